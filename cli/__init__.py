@@ -1,0 +1,1 @@
+"""Berth's cli package (built by its own issue)."""

@@ -1,0 +1,1 @@
+"""Berth's daemon package (built by its own issue)."""

@@ -1,0 +1,109 @@
+"""Berth's policy core: ``schedule(snapshot, now, policy) -> Plan`` and everything it is made of.
+
+Pure: standard library only, no clock, no I/O, no randomness, no hidden state, inputs never
+mutated. The daemon and the simulator import from this package, not from its modules.
+"""
+
+from scheduler.cadence import Cadence, next_pass_at
+from scheduler.cycle import schedule
+from scheduler.errors import BerthError, ConfigError, InvalidRequest
+from scheduler.fairshare import (
+    AccountShare,
+    ShareReport,
+    ShareTree,
+    UsageRecord,
+    UserShare,
+    billing_rate,
+    charge,
+    decay,
+    decay_usage,
+    fairshare_factors,
+    share_report,
+)
+from scheduler.fragmentation import Fragmentation, fragmentation
+from scheduler.limits import Caps, JobCaps, Limits, Qos, UserLimits
+from scheduler.model import (
+    Allocation,
+    Cluster,
+    Dependency,
+    DependencyKind,
+    FinishedJob,
+    GpuDevice,
+    Hold,
+    JobRequest,
+    JobState,
+    Node,
+    NodeAllocation,
+    NodeState,
+    Partition,
+    Resources,
+    RunningJob,
+)
+from scheduler.plan import Pending, PendingReason, Plan, Preempt, Start
+from scheduler.policy import (
+    BackfillMode,
+    BillingWeights,
+    FairshareAlgorithm,
+    Policy,
+    PriorityWeights,
+    policy_from_mapping,
+)
+from scheduler.priority import PriorityFactors, job_priorities, priority_factors
+from scheduler.snapshot import Snapshot
+
+__all__ = [
+    "AccountShare",
+    "Allocation",
+    "BackfillMode",
+    "BerthError",
+    "BillingWeights",
+    "Cadence",
+    "Caps",
+    "Cluster",
+    "ConfigError",
+    "Dependency",
+    "DependencyKind",
+    "FairshareAlgorithm",
+    "FinishedJob",
+    "Fragmentation",
+    "GpuDevice",
+    "Hold",
+    "InvalidRequest",
+    "JobCaps",
+    "JobRequest",
+    "JobState",
+    "Limits",
+    "Node",
+    "NodeAllocation",
+    "NodeState",
+    "Partition",
+    "Pending",
+    "PendingReason",
+    "Plan",
+    "Policy",
+    "Preempt",
+    "PriorityFactors",
+    "PriorityWeights",
+    "Qos",
+    "Resources",
+    "RunningJob",
+    "ShareReport",
+    "ShareTree",
+    "Snapshot",
+    "Start",
+    "UsageRecord",
+    "UserLimits",
+    "UserShare",
+    "billing_rate",
+    "charge",
+    "decay",
+    "decay_usage",
+    "fairshare_factors",
+    "fragmentation",
+    "job_priorities",
+    "next_pass_at",
+    "policy_from_mapping",
+    "priority_factors",
+    "schedule",
+    "share_report",
+]

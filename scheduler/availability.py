@@ -1,0 +1,168 @@
+"""The availability profile: free CPUs, MiB and GPU indices of every node over future time.
+
+Each node has a timeline of segments ``[times[k], times[k+1])`` with the free amount in each (the
+last segment runs to infinity); free GPUs are a bitmask of indices, so "the same GPUs are free
+for the whole window" is an AND over the segments. Running jobs give their resources back at
+their expected end; reservations and starts decided in the pass are cut out of it.
+
+A running job already past its expected end is expected back *now*: its node timeline then
+starts with a zero-length segment that still holds it. Starting a job now must fit that segment
+too (the job really is still running), while a reservation may begin at ``now`` right after it.
+This is the textbook EASY rule that a running job's expected end is ``max(now, start + limit)``.
+
+The profile is mutable and private to one pass; it never outlives `scheduler.schedule`.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Sequence
+
+from scheduler.model import Node, RunningJob
+
+
+class Availability:
+    __slots__ = ("_cpus", "_gpus", "_mem", "_times", "index", "now")
+
+    def __init__(self, nodes: Sequence[Node], running: Sequence[RunningJob], now: int) -> None:
+        self.now = now
+        self.index = {node.name: i for i, node in enumerate(nodes)}
+        ends: list[list[tuple[int, int, int, int]]] = [[] for _ in nodes]
+        free = [[node.cpus, node.mem_mb, node.gpu_mask()] for node in nodes]
+        for job in running:
+            end = max(job.expected_end, now)
+            for part in job.allocation.nodes:
+                i = self.index.get(part.node)
+                if i is None:
+                    continue  # a node removed from the configuration: nothing to track
+                mask = 0
+                for gpu in part.gpu_indices:
+                    mask |= 1 << gpu
+                slot = free[i]
+                slot[0] -= part.cpus
+                slot[1] -= part.mem_mb
+                slot[2] &= ~mask
+                ends[i].append((end, part.cpus, part.mem_mb, mask))
+        self._times: list[list[int]] = []
+        self._cpus: list[list[int]] = []
+        self._mem: list[list[int]] = []
+        self._gpus: list[list[int]] = []
+        for i in range(len(nodes)):
+            cpus, mem, gpus = free[i]
+            times, cpu_line, mem_line, gpu_line = [now], [cpus], [mem], [gpus]
+            for end, c, m, g in sorted(ends[i]):
+                cpus, mem, gpus = cpus + c, mem + m, gpus | g
+                if end == times[-1] and len(times) > 1:
+                    cpu_line[-1], mem_line[-1], gpu_line[-1] = cpus, mem, gpus
+                else:
+                    times.append(end)
+                    cpu_line.append(cpus)
+                    mem_line.append(mem)
+                    gpu_line.append(gpus)
+            self._times.append(times)
+            self._cpus.append(cpu_line)
+            self._mem.append(mem_line)
+            self._gpus.append(gpu_line)
+
+    def breakpoints(self, node: int) -> list[int]:
+        """The node's segment start times (read-only by convention)."""
+        return self._times[node]
+
+    def free_now(self, node: int) -> tuple[int, int, int]:
+        """Free CPUs, MiB and GPU mask at this instant, counting jobs that overran their limit."""
+        return self._cpus[node][0], self._mem[node][0], self._gpus[node][0]
+
+    def window(self, node: int, start: int, end: int, *, started: bool) -> tuple[int, int, int]:
+        """Least free CPUs and MiB over ``[start, end)`` and the GPUs free throughout it, for a
+        job ``started`` right now (overrunning jobs included) or reserved at ``start``."""
+        times = self._times[node]
+        k = 0 if started else bisect_right(times, start) - 1
+        cpu_line, mem_line, gpu_line = self._cpus[node], self._mem[node], self._gpus[node]
+        cpus, mem, gpus = cpu_line[k], mem_line[k], gpu_line[k]
+        k += 1
+        last = len(times)
+        while k < last and times[k] < end:
+            if cpu_line[k] < cpus:
+                cpus = cpu_line[k]
+            if mem_line[k] < mem:
+                mem = mem_line[k]
+            gpus &= gpu_line[k]
+            k += 1
+        return cpus, mem, gpus
+
+    def earliest(
+        self,
+        node: int,
+        lower: int,
+        duration: int,
+        need: tuple[int, int, int],
+        gpu_pool: int,
+        horizon: int,
+    ) -> int | None:
+        """The earliest reservation time ``t`` in ``[lower, horizon]`` at which the node has
+        ``need`` = (CPUs, MiB, GPU count) free, the GPUs among ``gpu_pool``, for
+        ``[t, t + duration)``. A reservation at ``now`` begins after overrunning jobs."""
+        cpus, mem, gpus = need
+        times = self._times[node]
+        cpu_line, mem_line, gpu_line = self._cpus[node], self._mem[node], self._gpus[node]
+        last = len(times)
+        k = bisect_right(times, lower) - 1
+        while k < last:
+            start = times[k] if times[k] > lower else lower
+            if start > horizon:
+                return None
+            end = start + duration
+            free_gpus = gpu_pool
+            j = k
+            while True:
+                if cpu_line[j] < cpus or mem_line[j] < mem:
+                    k = j + 1  # every window holding segment j fails: jump past it
+                    break
+                free_gpus &= gpu_line[j]
+                if gpus and free_gpus.bit_count() < gpus:
+                    k += 1
+                    break
+                j += 1
+                if j >= last or times[j] >= end:
+                    return start
+        return None
+
+    def _split(self, node: int, at: int) -> int:
+        """Make ``at`` a breakpoint of the node and return the index of the segment it starts."""
+        times = self._times[node]
+        k = bisect_right(times, at) - 1
+        if times[k] == at:
+            return k
+        k += 1
+        times.insert(k, at)
+        for line in (self._cpus[node], self._mem[node], self._gpus[node]):
+            line.insert(k, line[k - 1])
+        return k
+
+    def take(
+        self,
+        node: int,
+        start: int,
+        end: int,
+        amount: tuple[int, int, int],
+        *,
+        started: bool,
+    ) -> None:
+        """Cut ``amount`` = (CPUs, MiB, GPU mask) out of ``[start, end)``: a job started now
+        (``started``: it holds the overrun segment too) or a reservation at ``start``."""
+        first = 0 if started else self._split(node, start)
+        self._apply(node, first, end, -amount[0], -amount[1], ~amount[2], 0)
+
+    def give(self, node: int, end: int, amount: tuple[int, int, int]) -> None:
+        """Give ``amount`` back from now until ``end`` (a preempted job's remaining time)."""
+        self._apply(node, 0, end, amount[0], amount[1], -1, amount[2])
+
+    def _apply(
+        self, node: int, first: int, end: int, cpus: int, mem: int, keep: int, add: int
+    ) -> None:
+        stop = self._split(node, end)
+        cpu_line, mem_line, gpu_line = self._cpus[node], self._mem[node], self._gpus[node]
+        for k in range(first, stop):
+            cpu_line[k] += cpus
+            mem_line[k] += mem
+            gpu_line[k] = (gpu_line[k] & keep) | add

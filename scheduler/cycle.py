@@ -1,0 +1,142 @@
+"""``schedule(snapshot, now, policy) -> Plan``: one scheduling pass, composed of fixed stages.
+
+    priority  ->  eligibility (holds, dependencies, begin time, partition, array throttle)
+              ->  limits (QOS, association and account caps)
+              ->  preemption (optional, for the top job blocked on resources)
+              ->  resources (start now, or reserve: FCFS / EASY / conservative)
+              ->  estimates for the blocked jobs no reservation covered
+
+Jobs are taken in a total order, ``(-priority, submit time, job id)``, so the daemon and the
+simulator, which may build their pending tuples in different orders, get the same Plan. The pass
+reads only its arguments and returns new values; every mutable helper lives and dies inside it.
+"""
+
+from __future__ import annotations
+
+from scheduler.availability import Availability
+from scheduler.backfill import Reservation, ResourceStage
+from scheduler.eligibility import Gate
+from scheduler.limits import LimitTally
+from scheduler.model import JobRequest
+from scheduler.placement import Placer
+from scheduler.plan import Pending, PendingReason, Plan, Preempt, Start
+from scheduler.policy import BackfillMode, Policy
+from scheduler.preemption import preempt_for
+from scheduler.priority import job_priorities
+from scheduler.snapshot import Snapshot
+
+
+def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
+    """Decide which pending jobs start now, on which nodes and GPUs, and why the rest wait."""
+    priorities = job_priorities(snapshot, now, policy)
+    order = sorted(
+        snapshot.pending, key=lambda job: (-priorities[job.job_id], job.submit_time, job.job_id)
+    )
+    gate = Gate(snapshot, now, policy.limits)
+    tally = LimitTally(policy.limits)
+    for running in snapshot.running:
+        tally.charge(running.request, running.allocation.total)
+    placer = Placer(snapshot.cluster)
+    stage = ResourceStage(
+        placer, Availability(snapshot.cluster.nodes, snapshot.running, now), now, policy
+    )
+    preemptible = {running.request.job_id: running for running in snapshot.running}
+
+    starts: list[Start] = []
+    preemptions: list[Preempt] = []
+    decided: dict[int, Pending] = {}
+    deferred: list[JobRequest] = []  # blocked on resources, no reservation yet
+    examined = 0
+    for job in order:
+        priority = priorities[job.job_id]
+        reason = gate.reason(job) or tally.reason(job)
+        if reason is None and examined >= policy.bf_max_job_test:
+            reason = PendingReason.PRIORITY
+        if reason is not None:
+            decided[job.job_id] = Pending(job_id=job.job_id, reason=reason, priority=priority)
+            continue
+        examined += 1
+        if not placer.eligible(job) or len(placer.eligible(job)) < job.nodes:
+            decided[job.job_id] = Pending(
+                job_id=job.job_id, reason=PendingReason.REQ_NODE_NOT_AVAIL, priority=priority
+            )
+            continue
+        allocation = None if stage.blocked_by_priority(job) else stage.start_now(job)
+        victims: tuple[int, ...] = ()
+        if allocation is None and policy.preemption and not stage.anything_blocked:
+            found = preempt_for(job, stage, preemptible, now, policy)
+            if found is not None:
+                allocation, victims = found
+                for victim in victims:
+                    released = preemptible.pop(victim)
+                    tally.discharge(released.request, released.allocation.total)
+                    preemptions.append(Preempt(job_id=victim, for_job_id=job.job_id))
+        if allocation is not None:
+            backfilled = stage.anything_blocked
+            starts.append(
+                Start(
+                    job_id=job.job_id,
+                    allocation=allocation,
+                    priority=priority,
+                    backfilled=backfilled,
+                    preempts=victims,
+                )
+            )
+            gate.started(job)
+            tally.charge(job, allocation.total)
+            continue
+        first = stage.block(job)
+        reason = PendingReason.RESOURCES if first else PendingReason.PRIORITY
+        reservation = _reserve_now(stage, job, first)
+        if reservation is None:
+            deferred.append(job)
+        decided[job.job_id] = _pending(job, reason, priority, reservation)
+
+    if policy.estimate_starts:
+        _estimate(stage, deferred, decided, fcfs=policy.backfill is BackfillMode.FCFS)
+    pending = tuple(decided[job.job_id] for job in order if job.job_id in decided)
+    return Plan(starts=tuple(starts), preemptions=tuple(preemptions), pending=pending)
+
+
+def _reserve_now(stage: ResourceStage, job: JobRequest, first: bool) -> Reservation | None:
+    """Reservations that shape this pass's decisions: EASY's one per partition (unbounded, so the
+    head can never starve) and conservative's for every blocked job (within ``bf_window``)."""
+    if stage.mode is BackfillMode.EASY and first:
+        return stage.reserve(job, lower=stage.now, horizon=_NO_HORIZON)
+    if stage.mode is BackfillMode.CONSERVATIVE:
+        return stage.reserve(job, lower=stage.now, horizon=None)
+    return None
+
+
+_NO_HORIZON = 2**62
+
+
+def _estimate(
+    stage: ResourceStage, jobs: list[JobRequest], decided: dict[int, Pending], *, fcfs: bool
+) -> None:
+    """Estimated starts for blocked jobs without a reservation: hypothetical reservations in
+    priority order on what is left of the profile. Under FCFS no job may start before a job
+    ahead of it, so each search begins at the previous estimate."""
+    lower = stage.now
+    for job in jobs:
+        reservation = stage.reserve(job, lower=lower, horizon=None)
+        if reservation is None:
+            continue
+        if fcfs:
+            lower = reservation.start
+        entry = decided[job.job_id]
+        decided[job.job_id] = _pending(job, entry.reason, entry.priority, reservation)
+
+
+def _pending(
+    job: JobRequest, reason: PendingReason, priority: int, reservation: Reservation | None
+) -> Pending:
+    if reservation is None:
+        return Pending(job_id=job.job_id, reason=reason, priority=priority)
+    return Pending(
+        job_id=job.job_id,
+        reason=reason,
+        priority=priority,
+        estimated_start=reservation.start,
+        planned_nodes=reservation.nodes,
+    )

@@ -1,0 +1,198 @@
+"""Placement: which nodes a job may use, which of them fit best, and its exact GPU indices.
+
+Best fit across nodes: among the nodes where the job fits for its whole time limit, take those
+that leave the least behind, compared in this order: free GPUs left (so CPU-only work keeps off
+GPU-rich nodes), whole free link groups broken, CPUs left, MiB left, then the node's position in
+the configuration (which makes "pack by node order" the tie-break, as Slurm's cons_tres does).
+
+Within a node, GPUs are taken so as to keep whole link groups (NVLink islands, PCIe switches)
+free: a request that fits in one group goes to the group with the fewest free GPUs that can hold
+it; a larger request takes the emptiest groups whole, then finishes in the best-fitting group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scheduler.availability import Availability
+from scheduler.model import Allocation, Cluster, JobRequest, NodeAllocation
+
+Shape = tuple[str, int, int, int, int, str | None, tuple[str, ...]]
+
+
+def shape_of(job: JobRequest) -> Shape:
+    """What placement depends on, apart from duration: jobs of one shape place alike."""
+    return (
+        job.partition,
+        job.nodes,
+        job.cpus_per_node,
+        job.mem_mb,
+        job.gpus_per_node,
+        job.gpu_model,
+        job.features,
+    )
+
+
+def select_gpus(group_masks: Sequence[int], usable: int, count: int) -> int:
+    """Pick ``count`` GPUs out of ``usable`` (a bitmask), keeping whole link groups free.
+
+    ``group_masks`` holds one bitmask per link group of the node. Returns the chosen mask.
+    """
+    if count <= 0:
+        return 0
+    groups = sorted(
+        ((mask & usable).bit_count(), position, mask & usable)
+        for position, mask in enumerate(group_masks)
+        if mask & usable
+    )
+    chosen = 0
+    remaining = count
+    while remaining > 0:
+        fitting = [group for group in groups if group[0] >= remaining]
+        if fitting:
+            _, _, free = fitting[0]  # the fullest group that can still hold the rest
+            return chosen | _lowest_bits(free, remaining)
+        largest = max(groups, key=lambda group: (group[0], -group[1]))
+        groups.remove(largest)
+        chosen |= largest[2]
+        remaining -= largest[0]
+    return chosen
+
+
+def _lowest_bits(mask: int, count: int) -> int:
+    chosen = 0
+    for _ in range(count):
+        low = mask & -mask
+        chosen |= low
+        mask ^= low
+    return chosen
+
+
+def _broken_groups(group_masks: Sequence[int], free: int, taken: int) -> int:
+    """How many link groups were wholly free before taking ``taken`` and are not after."""
+    broken = 0
+    for mask in group_masks:
+        if mask & free == mask and mask & taken:
+            broken += 1
+    return broken
+
+
+@dataclass(frozen=True, slots=True)
+class Fit:
+    """A node where a job fits over a window, with what it would take there."""
+
+    score: tuple[int, int, int, int, int]
+    node: int
+    gpu_mask: int
+
+
+class Placer:
+    """Per-pass static facts about the cluster, plus the placement decisions that use them."""
+
+    __slots__ = ("_eligible", "cluster", "group_masks", "model_masks", "names")
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.names = tuple(node.name for node in cluster.nodes)
+        self.group_masks: list[tuple[int, ...]] = []
+        self.model_masks: list[dict[str | None, int]] = []
+        for node in cluster.nodes:
+            groups: dict[int, int] = {}
+            models: dict[str | None, int] = {None: 0}
+            for gpu in node.gpus:
+                bit = 1 << gpu.index
+                groups[gpu.link_group] = groups.get(gpu.link_group, 0) | bit
+                models[gpu.model] = models.get(gpu.model, 0) | bit
+                models[None] |= bit
+            self.group_masks.append(tuple(groups[key] for key in sorted(groups)))
+            self.model_masks.append(models)
+        self._eligible: dict[Shape, tuple[int, ...]] = {}
+
+    def gpu_pool(self, node: int, model: str | None) -> int:
+        return self.model_masks[node].get(model, 0)
+
+    def eligible(self, job: JobRequest) -> tuple[int, ...]:
+        """Indices of the up nodes of the job's partition big enough for one node's share."""
+        shape = shape_of(job)
+        nodes = self._eligible.get(shape)
+        if nodes is None:
+            nodes = self._eligible[shape] = self._find_eligible(job)
+        return nodes
+
+    def _find_eligible(self, job: JobRequest) -> tuple[int, ...]:
+        partition = self.cluster.partition(job.partition)
+        if partition is None or not partition.up:
+            return ()
+        members = set(partition.nodes)
+        need = job.per_node
+        found = []
+        for i, node in enumerate(self.cluster.nodes):
+            if node.name not in members or not node.state.schedulable:
+                continue
+            if node.cpus < need.cpus or node.mem_mb < need.mem_mb:
+                continue
+            if self.gpu_pool(i, job.gpu_model).bit_count() < need.gpus:
+                continue
+            if any(feature not in node.features for feature in job.features):
+                continue
+            found.append(i)
+        return tuple(found)
+
+    def fit(self, job: JobRequest, node: int, free: tuple[int, int, int]) -> Fit | None:
+        """How well one node's ``free`` (CPUs, MiB, GPU mask) suits one node's share of ``job``."""
+        cpus, mem, gpus = free
+        need_cpus, need_mem, need_gpus = job.cpus_per_node, job.mem_mb, job.gpus_per_node
+        if cpus < need_cpus or mem < need_mem:
+            return None
+        usable = gpus & self.gpu_pool(node, job.gpu_model)
+        if usable.bit_count() < need_gpus:
+            return None
+        groups = self.group_masks[node]
+        taken = select_gpus(groups, usable, need_gpus)
+        score = (
+            gpus.bit_count() - need_gpus,
+            _broken_groups(groups, gpus, taken),
+            cpus - need_cpus,
+            mem - need_mem,
+            node,
+        )
+        return Fit(score=score, node=node, gpu_mask=taken)
+
+    def place(
+        self,
+        job: JobRequest,
+        availability: Availability,
+        start: int,
+        candidates: Sequence[int],
+        *,
+        started: bool,
+    ) -> tuple[Fit, ...] | None:
+        """The best ``job.nodes`` nodes among ``candidates`` for ``[start, start + limit)``,
+        for a job started now (``started``) or reserved at ``start``."""
+        end = start + job.time_limit_s
+        fits = []
+        for node in candidates:
+            found = self.fit(job, node, availability.window(node, start, end, started=started))
+            if found is not None:
+                fits.append(found)
+        if len(fits) < job.nodes:
+            return None
+        fits.sort(key=lambda found: found.score)
+        return tuple(fits[: job.nodes])
+
+    def allocation(self, job: JobRequest, fits: Sequence[Fit]) -> Allocation:
+        parts = []
+        for found in sorted(fits, key=lambda f: f.node):
+            indices = tuple(
+                i for i in range(found.gpu_mask.bit_length()) if found.gpu_mask >> i & 1
+            )
+            parts.append(
+                NodeAllocation(
+                    node=self.names[found.node],
+                    cpus=job.cpus_per_node,
+                    mem_mb=job.mem_mb,
+                    gpu_indices=indices,
+                )
+            )
+        return Allocation(nodes=tuple(parts))

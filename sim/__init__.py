@@ -1,0 +1,1 @@
+"""Berth's sim package (built by its own issue)."""
