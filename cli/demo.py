@@ -31,7 +31,9 @@ _CLUSTER = {
 }
 
 
-def _job(job_id: int, name: str, gpus: int, minutes: int, submit: int, nodes: int = 1) -> JobRequest:
+def _job(
+    job_id: int, name: str, gpus: int, minutes: int, submit: int, nodes: int = 1
+) -> JobRequest:
     return JobRequest(
         job_id=job_id,
         name=name,
@@ -50,8 +52,12 @@ def demo_snapshot() -> Snapshot:
     running = []
     for job_id in range(1, 8):
         gpus = 4 if job_id == 7 else 1
-        node, first = ("n3", 0) if job_id == 7 else ((f"n{1 + (job_id - 1) // 4}"), (job_id - 1) % 4)
-        part = NodeAllocation(node=node, cpus=1, mem_mb=0, gpu_indices=tuple(range(first, first + gpus)))
+        node, first = (
+            ("n3", 0) if job_id == 7 else ((f"n{1 + (job_id - 1) // 4}"), (job_id - 1) % 4)
+        )
+        part = NodeAllocation(
+            node=node, cpus=1, mem_mb=0, gpu_indices=tuple(range(first, first + gpus))
+        )
         running.append(
             RunningJob(
                 request=_job(job_id, f"gpu{gpus}", gpus, 5, 0),
@@ -73,7 +79,9 @@ def plan_as_dict(plan: Plan) -> dict[str, object]:
             {
                 "job_id": s.job_id,
                 "backfilled": s.backfilled,
-                "nodes": [{"node": p.node, "gpus": list(p.gpu_indices)} for p in s.allocation.nodes],
+                "nodes": [
+                    {"node": p.node, "gpus": list(p.gpu_indices)} for p in s.allocation.nodes
+                ],
             }
             for s in plan.starts
         ],
@@ -108,6 +116,8 @@ def run_demo(*, policy_name: str, as_json: bool) -> int:
     for entry in plan.pending:
         when = "N/A" if entry.estimated_start is None else f"t={entry.estimated_start}s"
         nodes = ",".join(entry.planned_nodes)
-        print(f"  pending {entry.job_id:>3} {names[entry.job_id]:<10} ({entry.reason.value}) "
-              f"expected {when} {nodes}")
+        print(
+            f"  pending {entry.job_id:>3} {names[entry.job_id]:<10} ({entry.reason.value}) "
+            f"expected {when} {nodes}"
+        )
     return 0

@@ -19,9 +19,12 @@ behind it say ``Priority``. Estimated starts: reservations give them; with
 ``policy.estimate_starts`` the blocked jobs EASY and FCFS did not reserve for get one too, from
 hypothetical reservations made in priority order after all decisions, within ``bf_window``.
 
-Speed: the profile only ever loses free resources during a pass, so the earliest start of a job
-shape can only move later. The stage remembers, per shape and time limit, "does not fit now" and
-the last earliest start, and starts each search from there.
+Speed: the profile only ever loses free resources during a pass, so what failed once fails
+again, and for anything at least as big. The stage keeps, per group (partition, GPU model,
+features, node count), the Pareto frontier of sizes (CPUs, MiB, GPUs, seconds) that did not fit
+now and of those that found no start within ``bf_window``: a demand that dominates one of them
+is refused without a search. Per exact size it also keeps the last earliest start, where the
+next search of that size begins.
 """
 
 from __future__ import annotations
@@ -29,11 +32,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scheduler.availability import Availability
-from scheduler.model import Allocation, JobRequest
-from scheduler.placement import Fit, Placer, Shape, shape_of
+from scheduler.model import Allocation
+from scheduler.placement import Demand, Fit, Placer
 from scheduler.policy import BackfillMode, Policy
 
-_Key = tuple[Shape, int]
+_Size = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +45,42 @@ class Reservation:
     nodes: tuple[str, ...]
 
 
+class _Frontier:
+    """Minimal sizes that failed, per group: a size that dominates one of them fails too."""
+
+    __slots__ = ("_sizes",)
+
+    def __init__(self) -> None:
+        self._sizes: dict[object, list[_Size]] = {}
+
+    def covers(self, need: Demand) -> bool:
+        cpus, mem, gpus, duration = need.size
+        for c, m, g, d in self._sizes.get(need.group, ()):
+            if c <= cpus and m <= mem and g <= gpus and d <= duration:
+                return True
+        return False
+
+    def add(self, need: Demand) -> None:
+        cpus, mem, gpus, duration = need.size
+        sizes = self._sizes.setdefault(need.group, [])
+        sizes[:] = [
+            size
+            for size in sizes
+            if not (cpus <= size[0] and mem <= size[1] and gpus <= size[2] and duration <= size[3])
+        ]
+        sizes.append(need.size)
+
+    def clear(self) -> None:
+        self._sizes.clear()
+
+
 class ResourceStage:
     """Mutable, private to one pass."""
 
     __slots__ = (
         "_earliest",
         "_no_fit_now",
+        "_no_slot",
         "availability",
         "blocked_nodes",
         "horizon",
@@ -67,108 +100,124 @@ class ResourceStage:
         self.horizon = now + policy.bf_window_s
         self.reserved_partitions: set[str] = set()
         self.blocked_nodes: set[int] = set()
-        self._no_fit_now: set[_Key] = set()
-        self._earliest: dict[_Key, int] = {}
+        self._no_fit_now = _Frontier()
+        self._no_slot = _Frontier()  # no start within bf_window
+        self._earliest: dict[object, int] = {}
 
     @property
     def anything_blocked(self) -> bool:
         return bool(self.blocked_nodes)
 
     def forget_shapes(self) -> None:
-        """Drop the monotonic caches (after resources were given back, by a preemption)."""
+        """Drop what the pass learnt about failures (resources were given back by a preemption)."""
         self._no_fit_now.clear()
+        self._no_slot.clear()
         self._earliest.clear()
 
-    def blocked_by_priority(self, job: JobRequest) -> bool:
+    def blocked_by_priority(self, need: Demand) -> bool:
         """FCFS: a higher-priority blocked job shares a node with this one."""
         if self.mode is not BackfillMode.FCFS or not self.blocked_nodes:
             return False
-        return any(node in self.blocked_nodes for node in self.placer.eligible(job))
+        return any(node in self.blocked_nodes for node in need.eligible)
 
-    def start_now(self, job: JobRequest) -> Allocation | None:
-        key = (shape_of(job), job.time_limit_s)
-        if key in self._no_fit_now:
+    def start_now(self, need: Demand) -> Allocation | None:
+        if self._no_fit_now.covers(need):
             return None
-        candidates = self.placer.eligible(job)
-        fits = self.placer.place(job, self.availability, self.now, candidates, started=True)
+        fits = self.placer.place(need, self.availability, self.now, need.eligible, started=True)
         if fits is None:
-            self._no_fit_now.add(key)
+            self._no_fit_now.add(need)
             return None
-        self.commit(job, self.now, fits, started=True)
-        return self.placer.allocation(job, fits)
+        self.commit(need, self.now, fits, started=True)
+        return self.placer.allocation(need.job, fits)
 
-    def block(self, job: JobRequest) -> bool:
-        """Mark ``job`` blocked on resources; True if it is the first of its partition."""
-        first = job.partition not in self.reserved_partitions
-        self.reserved_partitions.add(job.partition)
-        self.blocked_nodes.update(self.placer.eligible(job))
+    def block(self, need: Demand) -> bool:
+        """Mark the job blocked on resources; True if it is the first of its partition."""
+        partition = need.job.partition
+        first = partition not in self.reserved_partitions
+        self.reserved_partitions.add(partition)
+        self.blocked_nodes.update(need.eligible)
         return first
 
-    def reserve(self, job: JobRequest, *, lower: int, horizon: int | None) -> Reservation | None:
-        """Reserve the earliest start at or after ``lower`` (and not after ``horizon``, None for
-        no bound), cutting it out of the profile. None when there is no such start."""
-        limit = self.horizon if horizon is None else horizon
-        key = (shape_of(job), job.time_limit_s)
-        lower = max(lower, self.now, self._earliest.get(key, self.now))
-        if lower > limit:
+    def reserve(self, need: Demand, *, lower: int, bounded: bool = True) -> Reservation | None:
+        """Reserve the earliest start at or after ``lower`` (within ``bf_window`` when
+        ``bounded``), cutting it out of the profile. None when there is no such start."""
+        if bounded and self._no_slot.covers(need):
             return None
-        found = self._search(job, lower, limit)
+        limit = self.horizon if bounded else _UNBOUNDED
+        lower = max(lower, self.now, self._earliest.get(need.key, self.now))
+        found = None if lower > limit else self._search(need, lower, limit)
         if found is None:
-            self._earliest[key] = limit + 1
+            if bounded:
+                self._no_slot.add(need)
             return None
         start, fits = found
-        self._earliest[key] = start
-        self.commit(job, start, fits, started=False)
+        self._earliest[need.key] = start
+        self.commit(need, start, fits, started=False)
         names = tuple(self.placer.names[f.node] for f in sorted(fits, key=lambda f: f.node))
         return Reservation(start=start, nodes=names)
 
-    def _search(
-        self, job: JobRequest, lower: int, limit: int
-    ) -> tuple[int, tuple[Fit, ...]] | None:
-        candidates = self.placer.eligible(job)
-        if len(candidates) < job.nodes:
+    def _search(self, need: Demand, lower: int, limit: int) -> tuple[int, tuple[Fit, ...]] | None:
+        candidates = need.eligible
+        if len(candidates) < need.nodes:
             return None
         availability, placer = self.availability, self.placer
-        need = (job.cpus_per_node, job.mem_mb, job.gpus_per_node)
+        size = (need.cpus, need.mem, need.gpus)
+        single = need.nodes == 1
         starts: list[tuple[int, int]] = []
         best = limit
         for node in candidates:
-            pool = placer.gpu_pool(node, job.gpu_model)
-            horizon = best if job.nodes == 1 else limit
-            start = availability.earliest(node, lower, job.time_limit_s, need, pool, horizon)
+            pool = placer.model_masks[node].get(need.model, 0)
+            start = availability.earliest(
+                node, lower, need.duration, size, pool, best if single else limit
+            )
             if start is not None:
                 starts.append((start, node))
-                if job.nodes == 1 and start < best:
+                if single and start < best:
                     best = start
-        if len(starts) < job.nodes:
+        if len(starts) < need.nodes:
             return None
         starts.sort()
-        if job.nodes == 1:
+        if single:
             first = starts[0][0]
             tied = [node for start, node in starts if start == first]
-            fits = placer.place(job, availability, first, tied, started=False)
+            fits = placer.place(need, availability, first, tied, started=False)
             return None if fits is None else (first, fits)
-        return self._search_many(job, starts, limit)
+        return self._search_many(need, starts, limit)
 
     def _search_many(
-        self, job: JobRequest, starts: list[tuple[int, int]], limit: int
+        self, need: Demand, starts: list[tuple[int, int]], limit: int
     ) -> tuple[int, tuple[Fit, ...]] | None:
-        """A common start for a multi-node job: no earlier than the k-th node's own earliest
-        start, and always some node's breakpoint (the window can slide back to one)."""
+        """A common start for a multi-node job. Any common start is at least the k-th smallest of
+        the nodes' own earliest starts from the current bound; if not enough nodes fit at that
+        instant, the bound moves one second past it and the nodes are asked again."""
+        availability, placer = self.availability, self.placer
         nodes = [node for _, node in starts]
-        lower = starts[job.nodes - 1][0]
-        times = {lower}
-        for node in nodes:
-            times.update(t for t in self.availability.breakpoints(node) if lower < t <= limit)
-        for start in sorted(times):
-            fits = self.placer.place(job, self.availability, start, nodes, started=False)
+        pools = [placer.model_masks[node].get(need.model, 0) for node in nodes]
+        size = (need.cpus, need.mem, need.gpus)
+        k = need.nodes
+        candidate = starts[k - 1][0]
+        while candidate <= limit:
+            fits = placer.place(need, availability, candidate, nodes, started=False)
             if fits is not None:
-                return start, fits
+                return candidate, fits
+            lower = candidate + 1
+            found = []
+            for node, pool in zip(nodes, pools, strict=True):
+                start = availability.earliest(node, lower, need.duration, size, pool, limit)
+                if start is not None:
+                    found.append(start)
+            if len(found) < k:
+                return None
+            found.sort()
+            candidate = found[k - 1]
         return None
 
-    def commit(self, job: JobRequest, start: int, fits: tuple[Fit, ...], *, started: bool) -> None:
+    def commit(self, need: Demand, start: int, fits: tuple[Fit, ...], *, started: bool) -> None:
         """Cut the job out of the profile on ``fits``, from ``start`` for its time limit."""
-        end = start + job.time_limit_s
+        end = start + need.duration
         for found in fits:
-            amount = (job.cpus_per_node, job.mem_mb, found.gpu_mask)
+            amount = (need.cpus, need.mem, found.gpu_mask)
             self.availability.take(found.node, start, end, amount, started=started)
+
+
+_UNBOUNDED = 2**62

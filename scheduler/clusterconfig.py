@@ -5,31 +5,24 @@ its ``nodes`` and ``partitions`` arrays (``[policy]`` belongs to `policy_from_ma
 tables to the daemon's settings). Example::
 
     [[nodes]]
-    name = "gpu[01-04]"       # a hostlist declares identical nodes, as Slurm's NodeName=
+    name = "gpu[01-04]"      # a hostlist declares identical nodes, as Slurm's NodeName=
     cpus = 64
-    mem = "512G"              # Slurm sizes; a bare number is MiB
-    gpus = 8                  # a count, with gpu_model / gpu_mem / gpu_link_group_size ...
-    gpu_model = "a100"
-    gpu_mem = "80G"
-    gpu_link_group_size = 4   # GPUs 0-3 form link group 0, 4-7 link group 1
+    mem = "512G"             # Slurm sizes; a bare number is MiB
+    gpus = 8                 # a count, with gpu_model, gpu_mem, gpu_link_group_size (GPUs
+    gpu_model = "a100"       #   0-3 in link group 0, 4-7 in 1); or a list of tables
+    gpu_link_group_size = 4  #   {index, uuid, model, memory, link_group}
     features = ["nvlink"]
-    state = "idle"            # idle (default), drain or down; `reason` says why
-
-    [[nodes]]
-    name = "box"
-    cpus = 32
-    mem = 262144
-    gpus = [ { index = 0, uuid = "GPU-...", model = "l40s", memory = "48G", link_group = 0 } ]
+    state = "idle"           # idle (default), drain or down; `reason` says why
 
     [[partitions]]
     name = "gpu"
-    nodes = ["gpu[01-04]"]    # hostlists, or "ALL"
-    max_time = "2-00:00:00"   # Slurm time formats; "UNLIMITED" (the default)
-    default_time = "1:00:00"  # defaults to max_time, as Slurm's DefaultTime; 1 h if unlimited
-    max_nodes = 2             # per job; "UNLIMITED" (the default)
+    nodes = ["gpu[01-04]"]   # hostlists, or "ALL"
+    max_time = "2-00:00:00"  # Slurm time formats; "UNLIMITED" (the default)
+    default_time = "1:00:00" # defaults to max_time, as Slurm's DefaultTime; 1 h if unlimited
+    max_nodes = 2            # per job; "UNLIMITED" (the default)
     priority_job_factor = 1
-    default = true            # at most one; the first partition when none says so
-    state = "up"              # or "down": jobs queue but do not start
+    default = true           # at most one; the first partition when none says so
+    state = "up"             # or "down": jobs queue but do not start
 
 Without ``[[partitions]]`` every node is in one default partition ``main``. Every error is a
 `ConfigError` naming the table, the key and the fix.
@@ -47,29 +40,11 @@ from scheduler.hostlist import compress_hostlist, expand_hostlist
 from scheduler.model import Cluster, GpuDevice, Node, NodeState, Partition
 from scheduler.units import parse_count, parse_memory_mb, parse_slurm_time_s
 
-NODE_KEYS = (
-    "name",
-    "cpus",
-    "mem",
-    "gpus",
-    "gpu_model",
-    "gpu_mem",
-    "gpu_link_group_size",
-    "features",
-    "state",
-    "reason",
-)
+NODE_KEYS: tuple[str, ...] = ("name", "cpus", "mem", "gpus", "gpu_model", "gpu_mem")
+NODE_KEYS += ("gpu_link_group_size", "features", "state", "reason")
 GPU_KEYS = ("index", "uuid", "model", "memory", "link_group")
-PARTITION_KEYS = (
-    "name",
-    "nodes",
-    "max_time",
-    "default_time",
-    "max_nodes",
-    "priority_job_factor",
-    "default",
-    "state",
-)
+PARTITION_KEYS: tuple[str, ...] = ("name", "nodes", "max_time", "default_time", "max_nodes")
+PARTITION_KEYS += ("priority_job_factor", "default", "state")
 DEFAULT_PARTITION = "main"
 _NODE_STATES = {"idle": NodeState.IDLE, "drain": NodeState.DRAIN, "down": NodeState.DOWN}
 _PARTITION_STATES = {"up": True, "down": False}

@@ -18,7 +18,7 @@ from scheduler.backfill import Reservation, ResourceStage
 from scheduler.eligibility import Gate
 from scheduler.limits import LimitTally
 from scheduler.model import JobRequest
-from scheduler.placement import Placer
+from scheduler.placement import Demand, Placer
 from scheduler.plan import Pending, PendingReason, Plan, Preempt, Start
 from scheduler.policy import BackfillMode, Policy
 from scheduler.preemption import preempt_for
@@ -45,7 +45,7 @@ def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
     starts: list[Start] = []
     preemptions: list[Preempt] = []
     decided: dict[int, Pending] = {}
-    deferred: list[JobRequest] = []  # blocked on resources, no reservation yet
+    deferred: list[Demand] = []  # blocked on resources, no reservation yet
     examined = 0
     for job in order:
         priority = priorities[job.job_id]
@@ -56,15 +56,16 @@ def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
             decided[job.job_id] = Pending(job_id=job.job_id, reason=reason, priority=priority)
             continue
         examined += 1
-        if not placer.eligible(job) or len(placer.eligible(job)) < job.nodes:
+        need = placer.demand(job)
+        if len(need.eligible) < job.nodes:
             decided[job.job_id] = Pending(
                 job_id=job.job_id, reason=PendingReason.REQ_NODE_NOT_AVAIL, priority=priority
             )
             continue
-        allocation = None if stage.blocked_by_priority(job) else stage.start_now(job)
+        allocation = None if stage.blocked_by_priority(need) else stage.start_now(need)
         victims: tuple[int, ...] = ()
         if allocation is None and policy.preemption and not stage.anything_blocked:
-            found = preempt_for(job, stage, preemptible, now, policy)
+            found = preempt_for(need, stage, preemptible, now, policy)
             if found is not None:
                 allocation, victims = found
                 for victim in victims:
@@ -85,11 +86,11 @@ def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
             gate.started(job)
             tally.charge(job, allocation.total)
             continue
-        first = stage.block(job)
+        first = stage.block(need)
         reason = PendingReason.RESOURCES if first else PendingReason.PRIORITY
-        reservation = _reserve_now(stage, job, first)
+        reservation = _reserve_now(stage, need, first)
         if reservation is None:
-            deferred.append(job)
+            deferred.append(need)
         decided[job.job_id] = _pending(job, reason, priority, reservation)
 
     if policy.estimate_starts:
@@ -98,28 +99,27 @@ def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
     return Plan(starts=tuple(starts), preemptions=tuple(preemptions), pending=pending)
 
 
-def _reserve_now(stage: ResourceStage, job: JobRequest, first: bool) -> Reservation | None:
+def _reserve_now(stage: ResourceStage, need: Demand, first: bool) -> Reservation | None:
     """Reservations that shape this pass's decisions: EASY's one per partition (unbounded, so the
     head can never starve) and conservative's for every blocked job (within ``bf_window``)."""
     if stage.mode is BackfillMode.EASY and first:
-        return stage.reserve(job, lower=stage.now, horizon=_NO_HORIZON)
+        return stage.reserve(need, lower=stage.now, bounded=False)
     if stage.mode is BackfillMode.CONSERVATIVE:
-        return stage.reserve(job, lower=stage.now, horizon=None)
+        return stage.reserve(need, lower=stage.now)
     return None
 
 
-_NO_HORIZON = 2**62
-
-
 def _estimate(
-    stage: ResourceStage, jobs: list[JobRequest], decided: dict[int, Pending], *, fcfs: bool
+    stage: ResourceStage, needs: list[Demand], decided: dict[int, Pending], *, fcfs: bool
 ) -> None:
     """Estimated starts for blocked jobs without a reservation: hypothetical reservations in
     priority order on what is left of the profile. Under FCFS no job may start before a job
-    ahead of it, so each search begins at the previous estimate."""
+    ahead of it, so each search begins at the previous estimate (bounds never decrease, which
+    the stage's failure memory relies on)."""
     lower = stage.now
-    for job in jobs:
-        reservation = stage.reserve(job, lower=lower, horizon=None)
+    for need in needs:
+        job = need.job
+        reservation = stage.reserve(need, lower=lower)
         if reservation is None:
             continue
         if fcfs:

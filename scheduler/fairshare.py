@@ -189,7 +189,7 @@ def _build(
 def _relate(node: _Assoc, out: list[_Assoc]) -> None:
     """Set the sibling-relative values below ``node`` and append its subtree to ``out`` in
     report order (each level by name, a user before an account of the same name)."""
-    node.children.sort(key=lambda c: (c.user or c.account, c.user != ""))
+    node.children.sort(key=lambda c: (c.user or c.account, not c.user))
     share_sum = sum(child.shares for child in node.children)
     for child in node.children:
         child.s_sib = child.shares / share_sum if share_sum else 0.0
@@ -205,7 +205,7 @@ def _rank_fair_tree(node: _Assoc, count: int, next_rank: int) -> int:
     """Rank the users below ``node`` from ``next_rank`` down; return the next rank to hand out."""
     rank, previous = 0, node
     for child in sorted(
-        node.children, key=lambda c: (-c.level_fs, -c.shares, c.user or c.account, c.user == "")
+        node.children, key=lambda c: (-c.level_fs, -c.shares, c.user or c.account, not c.user)
     ):
         if not child.user:
             next_rank = _rank_fair_tree(child, count, next_rank)

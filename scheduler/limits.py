@@ -156,19 +156,35 @@ def per_job_reason(job: JobRequest, limits: Limits) -> R | None:
     return None
 
 
+def _has_per_job_caps(limits: Limits) -> bool:
+    every = [qos.per_job for qos in limits.qos.values()]
+    every += [user.per_job for user in limits.users.values()]
+    every.append(limits.default_user.per_job)
+    return any(caps != JobCaps() for caps in every)
+
+
+_Scope = tuple[int, tuple[int, str, str], Caps]
+
+
 class LimitTally:
     """Running totals per scope during one pass: built from the running jobs, then charged with
     every job the pass starts, so a pass never starts two jobs that together break a cap."""
 
-    __slots__ = ("_held", "_limits")
+    __slots__ = ("_held", "_limits", "_per_job", "_scope_cache")
 
     def __init__(self, limits: Limits) -> None:
         self._limits = limits
         self._held: dict[tuple[int, str, str], _Held] = {}
+        self._per_job = _has_per_job_caps(limits)
+        self._scope_cache: dict[tuple[str, str, str], list[_Scope]] = {}
 
-    def _scopes(self, job: JobRequest) -> list[tuple[int, tuple[int, str, str], Caps]]:
+    def _scopes(self, job: JobRequest) -> list[_Scope]:
+        cache_key = (job.qos, job.user, job.account)
+        cached = self._scope_cache.get(cache_key)
+        if cached is not None:
+            return cached
         limits = self._limits
-        scopes: list[tuple[int, tuple[int, str, str], Caps]] = []
+        scopes: list[_Scope] = []
         qos = limits.qos.get(job.qos)
         if qos is not None:
             if not qos.per_user.empty:
@@ -181,6 +197,7 @@ class LimitTally:
         account_caps = limits.accounts.get(job.account)
         if account_caps is not None and not account_caps.empty:
             scopes.append((_ACCOUNT, (_ACCOUNT, job.account, ""), account_caps))
+        self._scope_cache[cache_key] = scopes
         return scopes
 
     def charge(self, job: JobRequest, amount: Resources) -> None:
@@ -200,11 +217,15 @@ class LimitTally:
 
     def reason(self, job: JobRequest) -> R | None:
         """The reason ``job`` may not start now because of a cap, or None if no cap stops it."""
-        per_job = per_job_reason(job, self._limits)
-        if per_job is not None:
-            return per_job
+        if self._per_job:
+            per_job = per_job_reason(job, self._limits)
+            if per_job is not None:
+                return per_job
+        scopes = self._scopes(job)
+        if not scopes:
+            return None
         need = job.total
-        for scope, key, caps in self._scopes(job):
+        for scope, key, caps in scopes:
             held = self._held.get(key) or _Held()
             wants = (
                 ("gpus", caps.gpus, held.gpus + need.gpus, need.gpus),

@@ -14,10 +14,10 @@ Units, chosen once for the whole core:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 
 
-class NodeState(str, Enum):
+class NodeState(StrEnum):
     """A node's state as ``sinfo`` names it.
 
     Drivers report ``DRAIN`` and ``DOWN`` (administrative or health states); ``IDLE``, ``MIXED``
@@ -36,7 +36,7 @@ class NodeState(str, Enum):
         return self not in (NodeState.DRAIN, NodeState.DOWN)
 
 
-class JobState(str, Enum):
+class JobState(StrEnum):
     """Slurm's job states (the long names ``squeue %T`` prints)."""
 
     PENDING = "PENDING"
@@ -63,7 +63,7 @@ class JobState(str, Enum):
         )
 
 
-class Hold(str, Enum):
+class Hold(StrEnum):
     """Why a job is held: ``scontrol hold`` by its owner (user) or by an operator (admin)."""
 
     NONE = "none"
@@ -71,7 +71,7 @@ class Hold(str, Enum):
     ADMIN = "admin"
 
 
-class DependencyKind(str, Enum):
+class DependencyKind(StrEnum):
     """The dependency types of ``sbatch --dependency`` that Berth implements."""
 
     AFTER = "after"  # the other job has started (or ended)

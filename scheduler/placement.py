@@ -34,6 +34,42 @@ def shape_of(job: JobRequest) -> Shape:
     )
 
 
+class Demand:
+    """One job's needs, computed once per pass: what placement and backfill read in hot loops.
+
+    ``group`` holds what must be equal for two demands to compare (partition, GPU model,
+    features, node count); ``size`` = (CPUs per node, MiB per node, GPUs per node, seconds) is
+    compared component-wise: a demand at least as big in every component fits no better.
+    """
+
+    __slots__ = (
+        "cpus",
+        "duration",
+        "eligible",
+        "gpus",
+        "group",
+        "job",
+        "key",
+        "mem",
+        "model",
+        "nodes",
+        "size",
+    )
+
+    def __init__(self, job: JobRequest, eligible: tuple[int, ...]) -> None:
+        self.job = job
+        self.cpus = job.cpus_per_node
+        self.mem = job.mem_mb
+        self.gpus = job.gpus_per_node
+        self.model = job.gpu_model
+        self.nodes = job.nodes
+        self.duration = job.time_limit_s
+        self.eligible = eligible
+        self.group = (job.partition, job.gpu_model, job.features, job.nodes)
+        self.size = (self.cpus, self.mem, self.gpus, self.duration)
+        self.key = (self.group, self.size)
+
+
 def select_gpus(group_masks: Sequence[int], usable: int, count: int) -> int:
     """Pick ``count`` GPUs out of ``usable`` (a bitmask), keeping whole link groups free.
 
@@ -139,13 +175,16 @@ class Placer:
             found.append(i)
         return tuple(found)
 
-    def fit(self, job: JobRequest, node: int, free: tuple[int, int, int]) -> Fit | None:
-        """How well one node's ``free`` (CPUs, MiB, GPU mask) suits one node's share of ``job``."""
+    def demand(self, job: JobRequest) -> Demand:
+        return Demand(job, self.eligible(job))
+
+    def fit(self, need: Demand, node: int, free: tuple[int, int, int]) -> Fit | None:
+        """How well one node's ``free`` (CPUs, MiB, GPU mask) suits one node's share."""
         cpus, mem, gpus = free
-        need_cpus, need_mem, need_gpus = job.cpus_per_node, job.mem_mb, job.gpus_per_node
+        need_cpus, need_mem, need_gpus = need.cpus, need.mem, need.gpus
         if cpus < need_cpus or mem < need_mem:
             return None
-        usable = gpus & self.gpu_pool(node, job.gpu_model)
+        usable = gpus & self.model_masks[node].get(need.model, 0)
         if usable.bit_count() < need_gpus:
             return None
         groups = self.group_masks[node]
@@ -161,25 +200,25 @@ class Placer:
 
     def place(
         self,
-        job: JobRequest,
+        need: Demand,
         availability: Availability,
         start: int,
         candidates: Sequence[int],
         *,
         started: bool,
     ) -> tuple[Fit, ...] | None:
-        """The best ``job.nodes`` nodes among ``candidates`` for ``[start, start + limit)``,
+        """The best ``need.nodes`` nodes among ``candidates`` for ``[start, start + limit)``,
         for a job started now (``started``) or reserved at ``start``."""
-        end = start + job.time_limit_s
+        end = start + need.duration
         fits = []
         for node in candidates:
-            found = self.fit(job, node, availability.window(node, start, end, started=started))
+            found = self.fit(need, node, availability.window(node, start, end, started=started))
             if found is not None:
                 fits.append(found)
-        if len(fits) < job.nodes:
+        if len(fits) < need.nodes:
             return None
         fits.sort(key=lambda found: found.score)
-        return tuple(fits[: job.nodes])
+        return tuple(fits[: need.nodes])
 
     def allocation(self, job: JobRequest, fits: Sequence[Fit]) -> Allocation:
         parts = []

@@ -7,12 +7,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import Enum, StrEnum
 
 from scheduler.model import Allocation
 
 
-class PendingReason(str, Enum):
+class PendingReason(StrEnum):
     """Why a pending job did not start in this pass, in Slurm's words."""
 
     NONE = "None"

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, TypeVar
 
 from scheduler.errors import ConfigError
 from scheduler.limits import Limits
 
 
-class BackfillMode(str, Enum):
+class BackfillMode(StrEnum):
     """How blocked jobs are handled.
 
     FCFS: strict priority order; a blocked job blocks every later job that could use its nodes.
@@ -34,7 +34,7 @@ class BackfillMode(str, Enum):
     CONSERVATIVE = "conservative"
 
 
-class FairshareAlgorithm(str, Enum):
+class FairshareAlgorithm(StrEnum):
     FAIR_TREE = "fair_tree"  # Slurm's default since 19.05
     CLASSIC = "classic"  # 2^(-U/S), Slurm's PriorityFlags=NO_FAIR_TREE
 

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 
 from scheduler.backfill import ResourceStage
 from scheduler.fairshare import billing_rate
-from scheduler.model import Allocation, JobRequest, RunningJob
-from scheduler.placement import Fit
+from scheduler.model import Allocation, RunningJob
+from scheduler.placement import Demand, Fit
 from scheduler.policy import Policy
 
 
@@ -28,7 +28,7 @@ _Option = tuple[float, tuple[int, int, int, int, int], int, list[RunningJob]]
 
 
 def _node_option(
-    job: JobRequest,
+    need: Demand,
     node: int,
     stage: ResourceStage,
     pool: list[RunningJob],
@@ -40,7 +40,7 @@ def _node_option(
     cpus, mem, gpus = stage.availability.free_now(node)
     chosen: list[RunningJob] = []
     cost = 0.0
-    found: Fit | None = stage.placer.fit(job, node, (cpus, mem, gpus))
+    found: Fit | None = stage.placer.fit(need, node, (cpus, mem, gpus))
     for victim in pool:
         if found is not None:
             break
@@ -53,14 +53,14 @@ def _node_option(
                 gpus |= 1 << index
             chosen.append(victim)
             cost += _lost_work(victim, now, policy)
-            found = stage.placer.fit(job, node, (cpus, mem, gpus))
+            found = stage.placer.fit(need, node, (cpus, mem, gpus))
     if found is None:
         return None
     return cost, found.score, node, chosen
 
 
 def preempt_for(
-    job: JobRequest,
+    need: Demand,
     stage: ResourceStage,
     running: Mapping[int, RunningJob],
     now: int,
@@ -70,6 +70,7 @@ def preempt_for(
 
     On success the profile of ``stage`` already holds the job and no longer holds the victims.
     """
+    job = need.job
     qos = policy.limits.qos.get(job.qos)
     if qos is None or not qos.preempt:
         return None
@@ -81,8 +82,8 @@ def preempt_for(
         return None
     placer, availability = stage.placer, stage.availability
     options = []
-    for node in placer.eligible(job):
-        option = _node_option(job, node, stage, pool, now, policy)
+    for node in need.eligible:
+        option = _node_option(need, node, stage, pool, now, policy)
         if option is not None:
             options.append(option)
     if len(options) < job.nodes:
@@ -98,8 +99,8 @@ def preempt_for(
                 mask = sum(1 << gpu for gpu in part.gpu_indices)
                 availability.give(index, end, (part.cpus, part.mem_mb, mask))
     stage.forget_shapes()
-    fits = placer.place(job, availability, now, [node for _, _, node, _ in picked], started=True)
+    fits = placer.place(need, availability, now, [node for _, _, node, _ in picked], started=True)
     if fits is None:  # cannot happen: the victims' resources were just given back
         raise AssertionError(f"preemption for job {job.job_id} freed too little")
-    stage.commit(job, now, fits, started=True)
+    stage.commit(need, now, fits, started=True)
     return placer.allocation(job, fits), tuple(sorted(victims))

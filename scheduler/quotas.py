@@ -174,24 +174,24 @@ def _membership(
     group_members: Mapping[str, Sequence[str]] | None,
 ) -> dict[str, str]:
     """user -> group, from inline ``members`` lists and the ``group_members`` argument."""
-    listed: list[tuple[str, str, ConfigTable]] = []
+    listed: list[tuple[str, str, ConfigTable, str]] = []
     for name, table in _tables(document, "groups"):
-        members: tuple[str, ...] = table.get("members", _user_names, ())
-        listed.extend((user, name, table) for user in members)
+        inline: tuple[str, ...] = table.get("members", _user_names, ())
+        listed.extend((user, name, table, "members") for user in inline)
     for name, members in (group_members or {}).items():
-        table = ConfigTable("group_members", {name: list(members)}, source=document.source)
+        table = ConfigTable("group_members", {name: members}, source=document.source)
         if name not in groups:
             raise table.error(
                 name,
                 f"group {name!r} is not under groups in the limits file (the groups are "
                 f"{', '.join(groups) or 'none'}); define it there or leave out its members",
             )
-        listed.extend((user, name, table) for user in table.parse(name, _user_names))
+        listed.extend((user, name, table, name) for user in table.parse(name, _user_names))
     membership: dict[str, str] = {}
-    for user, group, table in listed:
+    for user, group, table, key in listed:
         if membership.setdefault(user, group) != group:
             raise table.error(
-                "members",
+                key,
                 f"user {user!r} is in groups {membership[user]!r} and {group!r}; "
                 "a user belongs to one group: remove one",
             )

@@ -7,7 +7,7 @@ pass depends on is in here or in the `Policy`: the core keeps no state between c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scheduler.fairshare import ShareTree, UsageRecord
 from scheduler.model import Cluster, FinishedJob, JobRequest, RunningJob
@@ -28,5 +28,5 @@ class Snapshot:
     running: tuple[RunningJob, ...] = ()
     pending: tuple[JobRequest, ...] = ()
     finished: tuple[FinishedJob, ...] = ()
-    shares: ShareTree = ShareTree()
+    shares: ShareTree = field(default_factory=ShareTree)
     usage: tuple[UsageRecord, ...] = ()
