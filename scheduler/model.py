@@ -14,7 +14,7 @@ Units, chosen once for the whole core:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum, StrEnum
+from enum import StrEnum
 
 
 class NodeState(StrEnum):
