@@ -71,7 +71,8 @@ class UsageRecord:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShareReport:
     """One ``sshare -a -l`` row; ``user`` is "" on account rows. ``effective_usage`` is the usage
-    over the parent's usage (Slurm's EffectvUsage), ``level_fs`` may be ``math.inf``."""
+    over the parent's usage (Slurm's EffectvUsage), ``level_fs`` may be ``math.inf``. The root
+    row counts as its own only sibling: 1 share, effective usage 1.0 (0.0 and inf unused)."""
 
     account: str
     user: str

@@ -1,8 +1,11 @@
 """Slurm's multifactor priority: a weighted sum of factors in [0, 1], minus the job's nice.
 
-    priority = int(w.age * age + w.fairshare * fairshare + w.job_size * job_size
+    priority = int(w.age * age + (w.fairshare * fairshare + w.job_size * job_size
                    + w.partition * partition + w.qos * qos + w.assoc * assoc
-                   + sum(w.tres[k] * tres[k] for k in sorted(w.tres))) - nice,  at least 1
+                   + sum(w.tres[k] * tres[k] for k in sorted(w.tres)))) - nice,  at least 1
+
+(summed in that order: the bracket does not depend on time, so jobs of one shape, user, account,
+partition and QOS share it within a call).
 
 Factors (``w`` is ``policy.weights``):
 
@@ -62,7 +65,8 @@ def _ratio(value: float, top: float) -> float:
 
 def _partitions(cluster: Cluster) -> dict[str, tuple[float, tuple[float, float, float, float]]]:
     """Partition name ("" for the default) -> (partition factor, (CPUs, MiB, GPUs, 0) of its
-    nodes, each node counted once; the 0 serves TRES names that are not cpu, mem or gpu). The first partition of a name wins, as `Cluster.partition` does."""
+    nodes, each node counted once; the 0 serves TRES names other than cpu, mem and gpu). The
+    first partition of a name wins, as in `Cluster.partition`."""
     by_name: dict[str, Node] = {}
     for node in cluster.nodes:
         by_name.setdefault(node.name, node)
@@ -100,6 +104,7 @@ class _Context:
     __slots__ = (
         "age_weight",
         "assoc",
+        "assoc_default",
         "fairshare",
         "index",
         "max_age",
@@ -122,7 +127,7 @@ class _Context:
         self.qos = {name: _ratio(q.priority, top) for name, q in limits.qos.items()}
         top = max([limits.default_user.priority, *(u.priority for u in limits.users.values())])
         self.assoc = {name: _ratio(u.priority, top) for name, u in limits.users.items()}
-        self.assoc[""] = _ratio(limits.default_user.priority, top)  # "" is no user's name
+        self.assoc_default = _ratio(limits.default_user.priority, top)
         self.index = tuple((k, _TRES.get(k, 3), weights.tres[k]) for k in sorted(weights.tres))
         jobs = (*snapshot.pending, *(r.request for r in snapshot.running))
         pairs = tuple(sorted({(job.account, job.user) for job in jobs}))
@@ -137,7 +142,7 @@ class _Context:
         size = 1.0 - size if w.favor_small else size
         partition, totals = self.partitions.get(job.partition, _NOTHING)
         qos = self.qos.get(job.qos, 0.0)
-        assoc = self.assoc.get(job.user, self.assoc[""])
+        assoc = self.assoc.get(job.user, self.assoc_default)
         asked = (total.cpus, total.mem_mb, total.gpus, 0)
         weighted = (
             w.fairshare * fairshare

@@ -22,6 +22,8 @@ class Snapshot:
     ``finished`` needs only the jobs named in a pending job's dependencies; a dependency on a job
     that is in none of ``running``, ``pending`` or ``finished`` is treated as satisfied, as Slurm
     does once the other job has been purged.
+    ``usage`` must already be decayed to ``now`` (`scheduler.decay_usage`): the core does not
+    know when it was last decayed, and both drivers decay before every pass.
     """
 
     cluster: Cluster
