@@ -163,7 +163,8 @@ def main() -> None:
             baseline = baseline or ms
             print(
                 f"{mode.value:<13} estimate_starts={estimate!s:<5} {ms:8.1f} ms "
-                f"(x{ms / baseline:4.2f} of fcfs)  started {started:4d}  with estimate {estimated:5d}"
+                f"(x{ms / baseline:4.2f} of fcfs)  started {started:4d}  "
+                f"with estimate {estimated:5d}"
             )
 
 

@@ -5,6 +5,7 @@ mutated. The daemon and the simulator import from this package, not from its mod
 """
 
 from scheduler.cadence import Cadence, next_pass_at
+from scheduler.clusterconfig import cluster_from_mapping
 from scheduler.cycle import schedule
 from scheduler.errors import BerthError, ConfigError, InvalidRequest
 from scheduler.fairshare import (
@@ -21,6 +22,7 @@ from scheduler.fairshare import (
     share_report,
 )
 from scheduler.fragmentation import Fragmentation, fragmentation
+from scheduler.hostlist import compress_hostlist, expand_hostlist
 from scheduler.limits import Caps, JobCaps, Limits, Qos, UserLimits
 from scheduler.model import (
     Allocation,
@@ -49,7 +51,15 @@ from scheduler.policy import (
     policy_from_mapping,
 )
 from scheduler.priority import PriorityFactors, job_priorities, priority_factors
+from scheduler.quotas import limits_from_mapping
 from scheduler.snapshot import Snapshot
+from scheduler.units import (
+    format_memory_mb,
+    format_slurm_time,
+    parse_memory_mb,
+    parse_slurm_time_s,
+)
+from scheduler.validate import check, validate
 
 __all__ = [
     "AccountShare",
@@ -96,14 +106,24 @@ __all__ = [
     "UserShare",
     "billing_rate",
     "charge",
+    "check",
+    "cluster_from_mapping",
+    "compress_hostlist",
     "decay",
     "decay_usage",
+    "expand_hostlist",
     "fairshare_factors",
+    "format_memory_mb",
+    "format_slurm_time",
     "fragmentation",
     "job_priorities",
+    "limits_from_mapping",
     "next_pass_at",
+    "parse_memory_mb",
+    "parse_slurm_time_s",
     "policy_from_mapping",
     "priority_factors",
     "schedule",
     "share_report",
+    "validate",
 ]

@@ -40,10 +40,9 @@ class ConfigTable:
         self.name = name
         self.source = source
         if not isinstance(data, Mapping):
-            where = name.rpartition(".")
-            raise ConfigError(
-                where[0] or name, where[2], f"expected a table, got {data!r}", source=source
-            )
+            cut = max(name.rfind("."), name.rfind("["))
+            parent, key = (name[:cut], name[cut:].lstrip(".")) if cut > 0 else (name, "")
+            raise ConfigError(parent, key, f"expected a table, got {data!r}", source=source)
         for key in data:
             if not isinstance(key, str):
                 raise self.error(str(key), "keys must be strings; quote the key")

@@ -276,7 +276,7 @@ class Allocation:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunningJob:
-    """A job holding an allocation. Its resources are expected back at ``start_time + time_limit``."""
+    """A job holding an allocation, expected back at ``start_time + time_limit``."""
 
     request: JobRequest
     allocation: Allocation

@@ -44,6 +44,7 @@ class PendingReason(StrEnum):
     QOS_GRP_CPU = "QOSGrpCpuLimit"
     QOS_GRP_MEM = "QOSGrpMemLimit"
     QOS_GRP_JOBS = "QOSGrpJobsLimit"
+    QOS_GRP_SUBMIT = "QOSGrpSubmitJobsLimit"
     # Association limits: an account (Grp*) or one user's association (Max*).
     ASSOC_GRP_GRES = "AssocGrpGRES"
     ASSOC_GRP_CPU = "AssocGrpCpuLimit"

@@ -132,9 +132,12 @@ def limits_from_mapping(
 
 def _section(document: ConfigTable, key: str) -> ConfigTable:
     """The table under ``key``; absent or ``null`` (a YAML heading with only comments) is empty."""
-    if document.data.get(key) is None:
+    value = document.data.get(key)
+    if value is None:
         return ConfigTable(key, {}, source=document.source)
-    return ConfigTable(key, document.data[key], source=document.source)
+    if not isinstance(value, Mapping):
+        raise document.error(key, f"expected a table, got {value!r}")
+    return ConfigTable(key, value, source=document.source)
 
 
 def _tables(document: ConfigTable, key: str) -> list[tuple[str, ConfigTable]]:

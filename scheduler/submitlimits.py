@@ -39,12 +39,17 @@ _QOS_GROUP = (R.QOS_GRP_GRES, R.QOS_GRP_CPU, R.QOS_GRP_MEM)
 _ASSOC = (R.ASSOC_GRP_GRES, R.ASSOC_GRP_CPU, R.ASSOC_GRP_MEM)
 
 
+def plural(count: int, noun: str) -> str:
+    """``plural(1, "GPU")`` -> ``"1 GPU"``, ``plural(2, "GPU")`` -> ``"2 GPUs"``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _gpus(count: int) -> str:
-    return f"{count} GPU" if count == 1 else f"{count} GPUs"
+    return plural(count, "GPU")
 
 
 def _cpus(count: int) -> str:
-    return f"{count} CPU" if count == 1 else f"{count} CPUs"
+    return plural(count, "CPU")
 
 
 def _memory(mb: int) -> str:

@@ -3,8 +3,8 @@
 Every parser takes the raw value a driver read (a string, or a number from TOML/YAML) and returns
 the core's units: integer MiB for memory, integer seconds for time, plain ints for counts. They
 raise `ValueError` (`TypeError` for a value of the wrong type, such as a list) with a message
-that names the value and the accepted forms; the configuration loaders (`scheduler.quotas`, `scheduler.clusterconfig`) wrap it in a `ConfigError` that adds the
-file, table and key.
+that names the value and the accepted forms; the configuration loaders (`scheduler.quotas`,
+`scheduler.clusterconfig`) wrap it in a `ConfigError` that adds the file, table and key.
 
 Memory, as Slurm's ``--mem``: an integer and an optional unit ``K``, ``M``, ``G`` or ``T`` (any
 case, binary multiples: ``1G`` is 1024 MiB) with an optional ``B`` (``32GB``); no unit means MiB.

@@ -29,7 +29,12 @@ from scheduler.errors import InvalidRequest
 from scheduler.hostlist import compress_hostlist
 from scheduler.limits import Limits
 from scheduler.model import Cluster, JobRequest, Node, Partition
-from scheduler.submitlimits import aggregate_cap_problems, job_cap_problems, submit_problems
+from scheduler.submitlimits import (
+    aggregate_cap_problems,
+    job_cap_problems,
+    plural,
+    submit_problems,
+)
 from scheduler.units import format_memory_mb, format_slurm_time
 
 NODE_CONFIG = "Requested node configuration is not available"
@@ -82,12 +87,13 @@ def _shape(job: JobRequest) -> list[str]:
         problems.append(f"Invalid node count: the job asks {job.nodes} nodes; ask for -N 1 or more")
     elif job.tasks < job.nodes:
         problems.append(
-            f"Invalid task count: {job.tasks} tasks on {job.nodes} nodes leaves a node without a "
-            f"task; ask for -n {job.nodes} or more, or for fewer nodes"
+            f"Invalid task count: {plural(job.tasks, 'task')} on {job.nodes} nodes leaves a node "
+            f"without a task; ask for -n {job.nodes} or more, or for fewer nodes"
         )
     if job.cpus_per_task < 1:
         problems.append(
-            f"Invalid CPU count: {job.cpus_per_task} CPUs per task; ask for --cpus-per-task=1 or more"
+            f"Invalid CPU count: {plural(job.cpus_per_task, 'CPU')} per task; ask for "
+            "--cpus-per-task=1 or more"
         )
     if job.time_limit_s < 1:
         problems.append(f"{_TIME}: {job.time_limit_s} s; ask for -t 1 (one minute) or more")
@@ -95,8 +101,8 @@ def _shape(job: JobRequest) -> list[str]:
         problems.append(f"Invalid memory request: {job.mem_mb} MiB; ask for --mem=0 or more")
     if job.gpus_per_node < 0:
         problems.append(
-            f"Invalid generic resource (gres) specification: {job.gpus_per_node} GPUs per node; "
-            "ask for 0 or more"
+            f"Invalid generic resource (gres) specification: {plural(job.gpus_per_node, 'GPU')} "
+            "per node; ask for 0 or more"
         )
     return problems
 
@@ -160,7 +166,8 @@ def _node_fit(job: JobRequest, cluster: Cluster, partition: Partition) -> list[s
     nodes = _members(cluster, partition)
     where = f"partition {partition.name!r}"
     problems = _largest_node(job, nodes, where)
-    if not problems:
+    cap = partition.max_nodes_per_job
+    if not problems and (cap is None or job.nodes <= cap):  # else _partition_limits said it
         fitting = [node.name for node in nodes if _fits(job, node)]
         if len(nodes) < job.nodes:
             problems.append(
@@ -170,7 +177,8 @@ def _node_fit(job: JobRequest, cluster: Cluster, partition: Partition) -> list[s
         elif len(fitting) < job.nodes:
             problems.append(
                 f"{NODE_CONFIG}: the job asks {job.nodes} nodes with {_per_node(job)} each, "
-                f"{len(fitting)} of the nodes of {where} have that much "
+                f"only {len(fitting)} of the {len(nodes)} nodes of {where} "
+                f"{'has' if len(fitting) == 1 else 'have'} that much "
                 f"({compress_hostlist(fitting) or 'none'}); ask for fewer nodes or less per node"
             )
     if problems:
@@ -186,10 +194,12 @@ def _node_fit(job: JobRequest, cluster: Cluster, partition: Partition) -> list[s
 
 
 def _per_node(job: JobRequest) -> str:
-    parts = [f"{job.cpus_per_node} CPUs", f"{format_memory_mb(job.mem_mb)} of memory"]
+    parts = [plural(job.cpus_per_node, "CPU")]
+    if job.mem_mb:
+        parts.append(f"{format_memory_mb(job.mem_mb)} of memory")
     if job.gpus_per_node:
         kind = f" of type {job.gpu_model!r}" if job.gpu_model else ""
-        parts.append(f"{job.gpus_per_node} GPUs{kind}")
+        parts.append(f"{plural(job.gpus_per_node, 'GPU')}{kind}")
     if job.features:
         parts.append(f"features {', '.join(job.features)}")
     return ", ".join(parts)
@@ -203,8 +213,9 @@ def _largest_node(job: JobRequest, nodes: Sequence[Node], where: str) -> list[st
     most_cpus = max(node.cpus for node in nodes)
     if job.cpus_per_node > most_cpus:
         problems.append(
-            f"{NODE_CONFIG}: the job asks {job.cpus_per_node} CPUs per node ({job.tasks_per_node} "
-            f"tasks x {job.cpus_per_task} CPUs per task), the largest node in {where} has "
+            f"{NODE_CONFIG}: the job asks {plural(job.cpus_per_node, 'CPU')} per node "
+            f"({plural(job.tasks_per_node, 'task')} x {plural(job.cpus_per_task, 'CPU')} per "
+            f"task), the largest node in {where} has "
             f"{most_cpus}; ask for at most {most_cpus} CPUs per node or spread the tasks over "
             "more nodes (-N)"
         )
@@ -240,13 +251,14 @@ def _gpu_problem(job: JobRequest, nodes: Sequence[Node], where: str) -> str | No
         )
     if most == 0:
         return (
-            f"{NODE_CONFIG}: the job asks {job.gpus_per_node} GPUs per node, the nodes of "
-            f"{where} have no GPUs; submit to a partition with GPUs"
+            f"{NODE_CONFIG}: the job asks {plural(job.gpus_per_node, 'GPU')} per node, the "
+            f"nodes of {where} have no GPUs; submit to a partition with GPUs"
         )
     if job.gpus_per_node > most:
         kind = f" of type {job.gpu_model!r}" if job.gpu_model else ""
         return (
-            f"{NODE_CONFIG}: the job asks {job.gpus_per_node} GPUs{kind} per node, the largest "
-            f"node in {where} has {most}; ask for at most {most} GPUs per node or more nodes"
+            f"{NODE_CONFIG}: the job asks {plural(job.gpus_per_node, 'GPU')}{kind} per node, the "
+            f"largest node in {where} has {most}; ask for at most {most} GPUs per node or more "
+            "nodes"
         )
     return None
