@@ -118,10 +118,13 @@ class Availability:
                 if cpu_line[j] < cpus or mem_line[j] < mem:
                     k = j + 1  # every window holding segment j fails: jump past it
                     break
-                free_gpus &= gpu_line[j]
-                if gpus and free_gpus.bit_count() < gpus:
-                    k += 1
-                    break
+                if gpus:
+                    narrowed = free_gpus & gpu_line[j]
+                    if narrowed != free_gpus:  # count bits only when the set shrinks
+                        free_gpus = narrowed
+                        if narrowed.bit_count() < gpus:
+                            k += 1
+                            break
                 j += 1
                 if j >= last or times[j] >= end:
                     return start

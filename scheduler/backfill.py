@@ -32,7 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scheduler.availability import Availability
-from scheduler.model import Allocation
+from scheduler.model import Allocation, JobRequest
 from scheduler.placement import Demand, Fit, Placer
 from scheduler.policy import BackfillMode, Policy
 
@@ -78,9 +78,11 @@ class ResourceStage:
     """Mutable, private to one pass."""
 
     __slots__ = (
+        "_blocked_sets",
         "_earliest",
         "_no_fit_now",
         "_no_slot",
+        "_node_earliest",
         "availability",
         "blocked_nodes",
         "horizon",
@@ -100,9 +102,11 @@ class ResourceStage:
         self.horizon = now + policy.bf_window_s
         self.reserved_partitions: set[str] = set()
         self.blocked_nodes: set[int] = set()
+        self._blocked_sets: set[tuple[int, ...]] = set()
         self._no_fit_now = _Frontier()
         self._no_slot = _Frontier()  # no start within bf_window
         self._earliest: dict[object, int] = {}
+        self._node_earliest: dict[tuple[object, int], int] = {}  # per (size, node)
 
     @property
     def anything_blocked(self) -> bool:
@@ -113,6 +117,7 @@ class ResourceStage:
         self._no_fit_now.clear()
         self._no_slot.clear()
         self._earliest.clear()
+        self._node_earliest.clear()
 
     def blocked_by_priority(self, need: Demand) -> bool:
         """FCFS: a higher-priority blocked job shares a node with this one."""
@@ -120,7 +125,7 @@ class ResourceStage:
             return False
         return any(node in self.blocked_nodes for node in need.eligible)
 
-    def start_now(self, need: Demand) -> Allocation | None:
+    def start_now(self, job: JobRequest, need: Demand) -> Allocation | None:
         if self._no_fit_now.covers(need):
             return None
         fits = self.placer.place(need, self.availability, self.now, need.eligible, started=True)
@@ -128,15 +133,20 @@ class ResourceStage:
             self._no_fit_now.add(need)
             return None
         self.commit(need, self.now, fits, started=True)
-        return self.placer.allocation(need.job, fits)
+        return self.placer.allocation(job, fits)
 
-    def block(self, need: Demand) -> bool:
+    def block(self, job: JobRequest, need: Demand) -> bool:
         """Mark the job blocked on resources; True if it is the first of its partition."""
-        partition = need.job.partition
-        first = partition not in self.reserved_partitions
+        partition = job.partition
+        if partition in self.reserved_partitions:
+            if need.eligible not in self._blocked_sets:
+                self._blocked_sets.add(need.eligible)
+                self.blocked_nodes.update(need.eligible)
+            return False
         self.reserved_partitions.add(partition)
+        self._blocked_sets.add(need.eligible)
         self.blocked_nodes.update(need.eligible)
-        return first
+        return True
 
     def reserve(self, need: Demand, *, lower: int, bounded: bool = True) -> Reservation | None:
         """Reserve the earliest start at or after ``lower`` (within ``bf_window`` when
@@ -165,15 +175,23 @@ class ResourceStage:
         single = need.nodes == 1
         starts: list[tuple[int, int]] = []
         best = limit
+        bounds = self._node_earliest
         for node in candidates:
+            horizon = best if single else limit
+            bound_key = (need.key, node)
+            node_lower = bounds.get(bound_key, lower)
+            node_lower = max(node_lower, lower)
+            if node_lower > horizon:
+                continue
             pool = placer.model_masks[node].get(need.model, 0)
-            start = availability.earliest(
-                node, lower, need.duration, size, pool, best if single else limit
-            )
-            if start is not None:
-                starts.append((start, node))
-                if single and start < best:
-                    best = start
+            start = availability.earliest(node, node_lower, need.duration, size, pool, horizon)
+            if start is None:
+                bounds[bound_key] = horizon + 1  # nothing at or before the horizon
+                continue
+            bounds[bound_key] = start
+            starts.append((start, node))
+            if single and start < best:
+                best = start
         if len(starts) < need.nodes:
             return None
         starts.sort()

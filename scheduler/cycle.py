@@ -44,8 +44,8 @@ def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
 
     starts: list[Start] = []
     preemptions: list[Preempt] = []
-    decided: dict[int, Pending] = {}
-    deferred: list[Demand] = []  # blocked on resources, no reservation yet
+    decided: dict[int, tuple[PendingReason, int, Reservation | None]] = {}
+    deferred: list[tuple[JobRequest, Demand]] = []  # blocked on resources, no reservation yet
     examined = 0
     for job in order:
         priority = priorities[job.job_id]
@@ -53,19 +53,17 @@ def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
         if reason is None and examined >= policy.bf_max_job_test:
             reason = PendingReason.PRIORITY
         if reason is not None:
-            decided[job.job_id] = Pending(job_id=job.job_id, reason=reason, priority=priority)
+            decided[job.job_id] = (reason, priority, None)
             continue
         examined += 1
         need = placer.demand(job)
         if len(need.eligible) < job.nodes:
-            decided[job.job_id] = Pending(
-                job_id=job.job_id, reason=PendingReason.REQ_NODE_NOT_AVAIL, priority=priority
-            )
+            decided[job.job_id] = (PendingReason.REQ_NODE_NOT_AVAIL, priority, None)
             continue
-        allocation = None if stage.blocked_by_priority(need) else stage.start_now(need)
+        allocation = None if stage.blocked_by_priority(need) else stage.start_now(job, need)
         victims: tuple[int, ...] = ()
         if allocation is None and policy.preemption and not stage.anything_blocked:
-            found = preempt_for(need, stage, preemptible, now, policy)
+            found = preempt_for(job, need, stage, preemptible, now, policy)
             if found is not None:
                 allocation, victims = found
                 for victim in victims:
@@ -86,16 +84,18 @@ def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
             gate.started(job)
             tally.charge(job, allocation.total)
             continue
-        first = stage.block(need)
-        reason = PendingReason.RESOURCES if first else PendingReason.PRIORITY
+        first = stage.block(job, need)
         reservation = _reserve_now(stage, need, first)
         if reservation is None:
-            deferred.append(need)
-        decided[job.job_id] = _pending(job, reason, priority, reservation)
+            deferred.append((job, need))
+        reason = PendingReason.RESOURCES if first else PendingReason.PRIORITY
+        decided[job.job_id] = (reason, priority, reservation)
 
     if policy.estimate_starts:
         _estimate(stage, deferred, decided, fcfs=policy.backfill is BackfillMode.FCFS)
-    pending = tuple(decided[job.job_id] for job in order if job.job_id in decided)
+    pending = tuple(
+        _pending(job.job_id, *decided[job.job_id]) for job in order if job.job_id in decided
+    )
     return Plan(starts=tuple(starts), preemptions=tuple(preemptions), pending=pending)
 
 
@@ -110,31 +110,34 @@ def _reserve_now(stage: ResourceStage, need: Demand, first: bool) -> Reservation
 
 
 def _estimate(
-    stage: ResourceStage, needs: list[Demand], decided: dict[int, Pending], *, fcfs: bool
+    stage: ResourceStage,
+    blocked: list[tuple[JobRequest, Demand]],
+    decided: dict[int, tuple[PendingReason, int, Reservation | None]],
+    *,
+    fcfs: bool,
 ) -> None:
     """Estimated starts for blocked jobs without a reservation: hypothetical reservations in
     priority order on what is left of the profile. Under FCFS no job may start before a job
     ahead of it, so each search begins at the previous estimate (bounds never decrease, which
     the stage's failure memory relies on)."""
     lower = stage.now
-    for need in needs:
-        job = need.job
+    for job, need in blocked:
         reservation = stage.reserve(need, lower=lower)
         if reservation is None:
             continue
         if fcfs:
             lower = reservation.start
-        entry = decided[job.job_id]
-        decided[job.job_id] = _pending(job, entry.reason, entry.priority, reservation)
+        reason, priority, _ = decided[job.job_id]
+        decided[job.job_id] = (reason, priority, reservation)
 
 
 def _pending(
-    job: JobRequest, reason: PendingReason, priority: int, reservation: Reservation | None
+    job_id: int, reason: PendingReason, priority: int, reservation: Reservation | None
 ) -> Pending:
     if reservation is None:
-        return Pending(job_id=job.job_id, reason=reason, priority=priority)
+        return Pending(job_id=job_id, reason=reason, priority=priority)
     return Pending(
-        job_id=job.job_id,
+        job_id=job_id,
         reason=reason,
         priority=priority,
         estimated_start=reservation.start,

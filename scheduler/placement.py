@@ -57,7 +57,6 @@ class Demand:
     )
 
     def __init__(self, job: JobRequest, eligible: tuple[int, ...]) -> None:
-        self.job = job
         self.cpus = job.cpus_per_node
         self.mem = job.mem_mb
         self.gpus = job.gpus_per_node
@@ -126,7 +125,7 @@ class Fit:
 class Placer:
     """Per-pass static facts about the cluster, plus the placement decisions that use them."""
 
-    __slots__ = ("_eligible", "cluster", "group_masks", "model_masks", "names")
+    __slots__ = ("_demands", "_eligible", "cluster", "group_masks", "model_masks", "names")
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
@@ -144,6 +143,7 @@ class Placer:
             self.group_masks.append(tuple(groups[key] for key in sorted(groups)))
             self.model_masks.append(models)
         self._eligible: dict[Shape, tuple[int, ...]] = {}
+        self._demands: dict[tuple[object, ...], Demand] = {}
 
     def gpu_pool(self, node: int, model: str | None) -> int:
         return self.model_masks[node].get(model, 0)
@@ -176,7 +176,22 @@ class Placer:
         return tuple(found)
 
     def demand(self, job: JobRequest) -> Demand:
-        return Demand(job, self.eligible(job))
+        """The job's `Demand`, shared by every job of the same shape and time limit."""
+        key = (
+            job.partition,
+            job.gpu_model,
+            job.features,
+            job.nodes,
+            job.tasks,
+            job.cpus_per_task,
+            job.mem_mb,
+            job.gpus_per_node,
+            job.time_limit_s,
+        )
+        found = self._demands.get(key)
+        if found is None:
+            found = self._demands[key] = Demand(job, self.eligible(job))
+        return found
 
     def fit(self, need: Demand, node: int, free: tuple[int, int, int]) -> Fit | None:
         """How well one node's ``free`` (CPUs, MiB, GPU mask) suits one node's share."""

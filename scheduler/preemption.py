@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from scheduler.backfill import ResourceStage
 from scheduler.fairshare import billing_rate
-from scheduler.model import Allocation, RunningJob
+from scheduler.model import Allocation, JobRequest, RunningJob
 from scheduler.placement import Demand, Fit
 from scheduler.policy import Policy
 
@@ -60,6 +60,7 @@ def _node_option(
 
 
 def preempt_for(
+    job: JobRequest,
     need: Demand,
     stage: ResourceStage,
     running: Mapping[int, RunningJob],
@@ -70,7 +71,6 @@ def preempt_for(
 
     On success the profile of ``stage`` already holds the job and no longer holds the victims.
     """
-    job = need.job
     qos = policy.limits.qos.get(job.qos)
     if qos is None or not qos.preempt:
         return None

@@ -91,14 +91,16 @@ def _partitions(cluster: Cluster) -> dict[str, tuple[float, tuple[float, float, 
 
 # (fairshare, job_size, partition, qos, assoc, tres, their weighted sum): a job's time-free part
 _Static = tuple[float, float, float, float, float, tuple[tuple[str, float], ...], float]
+# (job_size, partition, qos, tres, their weighted sum): what a job's shape, partition, QOS decide
+_Shaped = tuple[float, float, float, tuple[tuple[str, float], ...], float]
 
 
 class _Context:
     """What every job's factors share, computed once per call (never kept between calls).
 
-    Jobs of one shape, user, account, partition and QOS (array tasks, mostly) share their
-    time-free factors: ``memo`` computes those once per call, so a pass over 10,000 jobs stays
-    fast. Its key holds every field `JobRequest.total` reads.
+    Jobs of one shape, partition and QOS share their shape factors (``memo``), and jobs of one
+    user association share fair share and association priority (``people``): a pass over
+    10,000 jobs computes each once. The shape key holds every field `JobRequest.total` reads.
     """
 
     __slots__ = (
@@ -111,6 +113,7 @@ class _Context:
         "memo",
         "now",
         "partitions",
+        "people",
         "policy",
         "qos",
         "rate",
@@ -132,39 +135,54 @@ class _Context:
         jobs = (*snapshot.pending, *(r.request for r in snapshot.running))
         pairs = tuple(sorted({(job.account, job.user) for job in jobs}))
         self.fairshare = fairshare_factors(snapshot.shares, snapshot.usage, policy.fairshare, pairs)
-        self.memo: dict[tuple[str | int, ...], _Static] = {}
+        self.memo: dict[tuple[str | int, ...], _Shaped] = {}
+        self.people: dict[tuple[str, str], tuple[float, float, float]] = {}
 
-    def static(self, job: JobRequest) -> _Static:
+    def static(self, job: JobRequest) -> _Shaped:
+        """The factors that depend only on the job's shape, partition and QOS."""
         w = self.policy.weights
-        fairshare = self.fairshare.get((job.account, job.user), 0.0)
         total = job.total
         size = _ratio(billing_rate(total, self.policy.billing), self.rate)
         size = 1.0 - size if w.favor_small else size
         partition, totals = self.partitions.get(job.partition, _NOTHING)
         qos = self.qos.get(job.qos, 0.0)
-        assoc = self.assoc.get(job.user, self.assoc_default)
         asked = (total.cpus, total.mem_mb, total.gpus, 0)
-        weighted = (
-            w.fairshare * fairshare
-            + w.job_size * size
-            + w.partition * partition
-            + w.qos * qos
-            + w.assoc * assoc
-        )
+        weighted = w.job_size * size + w.partition * partition + w.qos * qos
         tres: list[tuple[str, float]] = []
         for name, i, weight in self.index:
             factor = _ratio(asked[i], totals[i])
             tres.append((name, factor))
             weighted += weight * factor
-        return (fairshare, size, partition, qos, assoc, tuple(tres), weighted)
+        return (size, partition, qos, tuple(tres), weighted)
+
+    def personal(self, job: JobRequest) -> tuple[float, float, float]:
+        """The factors that depend only on who submitted: fair share and association."""
+        w = self.policy.weights
+        fairshare = self.fairshare.get((job.account, job.user), 0.0)
+        assoc = self.assoc.get(job.user, self.assoc_default)
+        return fairshare, assoc, w.fairshare * fairshare + w.assoc * assoc
 
     def priority(self, job: JobRequest) -> tuple[float, _Static, int]:
         """The job's age factor, time-free factors and priority."""
-        key: tuple[str | int, ...] = (job.partition, job.qos, job.user, job.account, job.nodes)
-        key += (job.tasks, job.cpus_per_task, job.mem_mb, job.gpus_per_node)
-        static = self.memo.get(key)
-        if static is None:
-            static = self.memo[key] = self.static(job)
+        key = (
+            job.partition,
+            job.qos,
+            job.nodes,
+            job.tasks,
+            job.cpus_per_task,
+            job.mem_mb,
+            job.gpus_per_node,
+        )
+        shaped = self.memo.get(key)
+        if shaped is None:
+            shaped = self.memo[key] = self.static(job)
+        who = (job.account, job.user)
+        personal = self.people.get(who)
+        if personal is None:
+            personal = self.people[who] = self.personal(job)
+        size, partition, qos, tres, weighted = shaped
+        fairshare, assoc, personal_weighted = personal
+        static = (fairshare, size, partition, qos, assoc, tres, weighted + personal_weighted)
         begin, submit = job.begin_time, job.submit_time
         waited = self.now - (submit if begin is None or begin < submit else begin)
         age = 0.0 if waited <= 0 else 1.0 if waited >= self.max_age else waited / self.max_age
