@@ -46,17 +46,22 @@ class Reservation:
 
 
 class _Frontier:
-    """Minimal sizes that failed, per group: a size that dominates one of them fails too."""
+    """Minimal sizes that failed, per group: a size that dominates one of them fails too.
+    Sizes already answered are remembered exactly, so a repeated size costs one lookup."""
 
-    __slots__ = ("_sizes",)
+    __slots__ = ("_known", "_sizes")
 
     def __init__(self) -> None:
         self._sizes: dict[object, list[_Size]] = {}
+        self._known: set[object] = set()
 
     def covers(self, need: Demand) -> bool:
+        if need.key in self._known:
+            return True
         cpus, mem, gpus, duration = need.size
         for c, m, g, d in self._sizes.get(need.group, ()):
             if c <= cpus and m <= mem and g <= gpus and d <= duration:
+                self._known.add(need.key)
                 return True
         return False
 
@@ -69,9 +74,11 @@ class _Frontier:
             if not (cpus <= size[0] and mem <= size[1] and gpus <= size[2] and duration <= size[3])
         ]
         sizes.append(need.size)
+        self._known.add(need.key)
 
     def clear(self) -> None:
         self._sizes.clear()
+        self._known.clear()
 
 
 class ResourceStage:
