@@ -12,6 +12,7 @@ from scheduler import (
     JobState,
     PendingReason,
     Policy,
+    RunningJob,
     Snapshot,
     schedule,
 )
@@ -28,7 +29,7 @@ def _reason_or_start(target: object, kind: DependencyKind, *, any_of: bool = Fal
     """Schedule job 2 depending on job 1 in the state ``target``."""
     dependent = job(2, dependencies=(Dependency(kind=kind, job_id=1),), dependency_any=any_of)
     finished: tuple[FinishedJob, ...] = ()
-    running_jobs = ()
+    running_jobs: tuple[RunningJob, ...] = ()
     pending = [dependent]
     if isinstance(target, FinishedJob):
         finished = (target,)
