@@ -15,16 +15,23 @@ from dataclasses import dataclass
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Cadence:
     debounce_s: int = 1
-    interval_s: int = 30
+    interval_s: int | None = 30  # None: no periodic pass (trace replays that must match
+    # an event-driven reference simulator exactly)
 
 
-def next_pass_at(last_pass: int, first_event_since: int | None, cadence: Cadence) -> int:
+def next_pass_at(last_pass: int, first_event_since: int | None, cadence: Cadence) -> int | None:
     """The instant of the next pass.
 
     ``last_pass`` is when the previous pass ran; ``first_event_since`` is the time of the first
     submit or end after it, or None when nothing happened. A debounce of 0 means "at once".
+    Returns None when no pass is due: nothing happened and there is no periodic pass.
     """
+    after_event = (
+        None
+        if first_event_since is None
+        else max(first_event_since + cadence.debounce_s, last_pass)
+    )
+    if cadence.interval_s is None:
+        return after_event
     periodic = last_pass + cadence.interval_s
-    if first_event_since is None:
-        return periodic
-    return min(periodic, max(first_event_since + cadence.debounce_s, last_pass))
+    return periodic if after_event is None else min(periodic, after_event)

@@ -16,9 +16,13 @@ from tests.scheduler.builders import cluster_of, gpu_node, job, running
         (100, 129, Cadence(debounce_s=5, interval_s=30), 130),  # the periodic pass comes first
         (100, 100, Cadence(debounce_s=0, interval_s=30), 100),  # no debounce: at once
         (100, 90, Cadence(debounce_s=1, interval_s=30), 100),  # never before the last pass
+        (100, None, Cadence(debounce_s=1, interval_s=None), None),  # no periodic pass
+        (100, 150, Cadence(debounce_s=0, interval_s=None), 150),
     ],
 )
-def test_next_pass_at(last_pass: int, event: int | None, cadence: Cadence, expected: int) -> None:
+def test_next_pass_at(
+    last_pass: int, event: int | None, cadence: Cadence, expected: int | None
+) -> None:
     assert next_pass_at(last_pass, event, cadence) == expected
 
 
