@@ -48,6 +48,7 @@ from scheduler.policy import (
     FairshareAlgorithm,
     Policy,
     PriorityWeights,
+    QueueOrder,
     policy_from_mapping,
 )
 from scheduler.priority import PriorityFactors, job_priorities, priority_factors
@@ -95,6 +96,7 @@ __all__ = [
     "PriorityFactors",
     "PriorityWeights",
     "Qos",
+    "QueueOrder",
     "Resources",
     "RunningJob",
     "ShareReport",

@@ -97,6 +97,7 @@ class ResourceStage:
         "now",
         "placer",
         "reserved_partitions",
+        "shadows",
     )
 
     def __init__(
@@ -110,6 +111,7 @@ class ResourceStage:
         self.reserved_partitions: set[str] = set()
         self.blocked_nodes: set[int] = set()
         self._blocked_sets: set[tuple[int, ...]] = set()
+        self.shadows: dict[str, int] = {}  # GREEDY: partition -> shadow time of its head
         self._no_fit_now = _Frontier()
         self._no_slot = _Frontier()  # no start within bf_window
         self._earliest: dict[object, int] = {}
@@ -135,6 +137,10 @@ class ResourceStage:
     def start_now(self, job: JobRequest, need: Demand) -> Allocation | None:
         if self._no_fit_now.covers(need):
             return None
+        shadow = self.shadows.get(job.partition)
+        if shadow is not None and self.now + need.duration >= shadow:
+            self._no_fit_now.add(need)  # GREEDY: a longer job of this group fails too
+            return None
         fits = self.placer.place(need, self.availability, self.now, need.eligible, started=True)
         if fits is None:
             self._no_fit_now.add(need)
@@ -154,6 +160,16 @@ class ResourceStage:
         self._blocked_sets.add(need.eligible)
         self.blocked_nodes.update(need.eligible)
         return True
+
+    def shadow(self, job: JobRequest, need: Demand) -> Reservation | None:
+        """GREEDY: the blocked job's earliest start, remembered for its partition, not reserved."""
+        found = self._search(need, self.now, _UNBOUNDED)
+        if found is None:
+            return None
+        start, fits = found
+        self.shadows[job.partition] = start
+        names = tuple(self.placer.names[f.node] for f in sorted(fits, key=lambda f: f.node))
+        return Reservation(start=start, nodes=names)
 
     def reserve(self, need: Demand, *, lower: int, bounded: bool = True) -> Reservation | None:
         """Reserve the earliest start at or after ``lower`` (within ``bf_window`` when

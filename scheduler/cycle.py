@@ -20,7 +20,7 @@ from scheduler.limits import LimitTally
 from scheduler.model import JobRequest
 from scheduler.placement import Demand, Placer
 from scheduler.plan import Pending, PendingReason, Plan, Preempt, Start
-from scheduler.policy import BackfillMode, Policy
+from scheduler.policy import BackfillMode, Policy, QueueOrder
 from scheduler.preemption import preempt_for
 from scheduler.priority import job_priorities
 from scheduler.snapshot import Snapshot
@@ -29,9 +29,14 @@ from scheduler.snapshot import Snapshot
 def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
     """Decide which pending jobs start now, on which nodes and GPUs, and why the rest wait."""
     priorities = job_priorities(snapshot, now, policy)
-    order = sorted(
-        snapshot.pending, key=lambda job: (-priorities[job.job_id], job.submit_time, job.job_id)
-    )
+    if policy.queue_order is QueueOrder.SHORTEST_FIRST:
+        order = sorted(
+            snapshot.pending, key=lambda job: (job.time_limit_s, job.submit_time, job.job_id)
+        )
+    else:
+        order = sorted(
+            snapshot.pending, key=lambda job: (-priorities[job.job_id], job.submit_time, job.job_id)
+        )
     gate = Gate(snapshot, now, policy.limits)
     tally = LimitTally(policy.limits)
     for running in snapshot.running:
@@ -88,7 +93,7 @@ def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
             tally.charge(job, allocation.total)
             continue
         first = stage.block(job, need)
-        reservation = _reserve_now(stage, need, first)
+        reservation = _reserve_now(stage, job, need, first)
         if reservation is None:
             deferred.append((job, need))
         reason = PendingReason.RESOURCES if first else PendingReason.PRIORITY
@@ -106,13 +111,18 @@ def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
     return Plan(starts=tuple(starts), preemptions=tuple(preemptions), pending=pending)
 
 
-def _reserve_now(stage: ResourceStage, need: Demand, first: bool) -> Reservation | None:
+def _reserve_now(
+    stage: ResourceStage, job: JobRequest, need: Demand, first: bool
+) -> Reservation | None:
     """Reservations that shape this pass's decisions: EASY's one per partition (unbounded, so the
-    head can never starve) and conservative's for every blocked job (within ``bf_window``)."""
+    head can never starve), conservative's for every blocked job (within ``bf_window``), and
+    GREEDY's shadow time, which bounds later starts without being reserved."""
     if stage.mode is BackfillMode.EASY and first:
         return stage.reserve(need, lower=stage.now, bounded=False)
     if stage.mode is BackfillMode.CONSERVATIVE:
         return stage.reserve(need, lower=stage.now)
+    if stage.mode is BackfillMode.GREEDY and first:
+        return stage.shadow(job, need)
     return None
 
 

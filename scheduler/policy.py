@@ -32,6 +32,14 @@ class BackfillMode(StrEnum):
     FCFS = "fcfs"
     EASY = "easy"
     CONSERVATIVE = "conservative"
+    GREEDY = "greedy"
+
+
+class QueueOrder(StrEnum):
+    """The order in which a pass considers pending jobs."""
+
+    PRIORITY = "priority"  # (-priority, submit time, job id): Slurm's order
+    SHORTEST_FIRST = "shortest_first"  # (time limit, submit time, job id): SJF for studies
 
 
 class FairshareAlgorithm(StrEnum):
@@ -69,6 +77,7 @@ class BillingWeights:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Policy:
     backfill: BackfillMode = BackfillMode.EASY
+    queue_order: QueueOrder = QueueOrder.PRIORITY
     bf_window_s: int = 7 * 24 * 3600  # how far ahead reservations may be placed
     bf_max_job_test: int = 100_000  # pending jobs examined per pass (Slurm: 500)
     estimate_starts: bool = True  # compute an estimated start for every examined blocked job
@@ -155,6 +164,8 @@ def policy_from_mapping(data: Mapping[str, Any], limits: Limits | None = None) -
             kwargs[key] = _enum_value(table, key, value, BackfillMode)
         elif key == "fairshare":
             kwargs[key] = _enum_value(table, key, value, FairshareAlgorithm)
+        elif key == "queue_order":
+            kwargs[key] = _enum_value(table, key, value, QueueOrder)
         elif key in ("estimate_starts", "preemption"):
             if not isinstance(value, bool):
                 raise ConfigError(table, key, f"expected true or false, got {value!r}")
