@@ -17,7 +17,7 @@ from scheduler.availability import Availability
 from scheduler.backfill import Reservation, ResourceStage
 from scheduler.eligibility import Gate
 from scheduler.limits import LimitTally
-from scheduler.model import JobRequest
+from scheduler.model import Allocation, JobRequest
 from scheduler.placement import Demand, Placer
 from scheduler.plan import Pending, PendingReason, Plan, Preempt, Start
 from scheduler.policy import BackfillMode, Policy, QueueOrder
@@ -37,24 +37,11 @@ def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
         order = sorted(
             snapshot.pending, key=lambda job: (-priorities[job.job_id], job.submit_time, job.job_id)
         )
-    gate = Gate(snapshot, now, policy.limits)
-    tally = LimitTally(policy.limits)
-    for running in snapshot.running:
-        tally.charge(running.request, running.allocation.total)
-    placer = Placer(snapshot.cluster)
-    stage = ResourceStage(
-        placer, Availability(snapshot.cluster.nodes, snapshot.running, now), now, policy
-    )
-    preemptible = {running.request.job_id: running for running in snapshot.running}
-
-    starts: list[Start] = []
-    preemptions: list[Preempt] = []
-    decided: dict[int, tuple[PendingReason, int, Reservation | None]] = {}
-    deferred: list[tuple[JobRequest, Demand]] = []  # blocked on resources, no reservation yet
+    state = _Pass(snapshot, now, policy)
     examined, max_examined = 0, policy.bf_max_job_test
     # Bound methods in locals: this loop runs once per pending job, 10,000 times a pass.
-    gate_reason, tally_reason, demand = gate.reason, tally.reason, placer.demand
-    blocked_by_priority, start_now = stage.blocked_by_priority, stage.start_now
+    gate_reason, tally_reason, consider = state.gate.reason, state.tally.reason, state.consider
+    decided = state.decided
     for job in order:
         priority = priorities[job.job_id]
         reason = gate_reason(job) or tally_reason(job)
@@ -64,43 +51,10 @@ def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
             decided[job.job_id] = (reason, priority, None)
             continue
         examined += 1
-        need = demand(job)
-        if len(need.eligible) < job.nodes:
-            decided[job.job_id] = (PendingReason.REQ_NODE_NOT_AVAIL, priority, None)
-            continue
-        allocation = None if blocked_by_priority(need) else start_now(job, need)
-        victims: tuple[int, ...] = ()
-        if allocation is None and policy.preemption and not stage.anything_blocked:
-            found = preempt_for(job, need, stage, preemptible, now, policy)
-            if found is not None:
-                allocation, victims = found
-                for victim in victims:
-                    released = preemptible.pop(victim)
-                    tally.discharge(released.request, released.allocation.total)
-                    preemptions.append(Preempt(job_id=victim, for_job_id=job.job_id))
-        if allocation is not None:
-            backfilled = stage.anything_blocked
-            starts.append(
-                Start(
-                    job_id=job.job_id,
-                    allocation=allocation,
-                    priority=priority,
-                    backfilled=backfilled,
-                    preempts=victims,
-                )
-            )
-            gate.started(job)
-            tally.charge(job, allocation.total)
-            continue
-        first = stage.block(job, need)
-        reservation = _reserve_now(stage, job, need, first)
-        if reservation is None:
-            deferred.append((job, need))
-        reason = PendingReason.RESOURCES if first else PendingReason.PRIORITY
-        decided[job.job_id] = (reason, priority, reservation)
+        consider(job, priority)
 
     if policy.estimate_starts:
-        _estimate(stage, deferred, decided, fcfs=policy.backfill is BackfillMode.FCFS)
+        _estimate(state.stage, state.deferred, decided, fcfs=policy.backfill is BackfillMode.FCFS)
     # ``decided`` was filled in priority order, and estimates only replaced values.
     pending = tuple(
         Pending(job_id=job_id, reason=reason, priority=priority)
@@ -108,7 +62,85 @@ def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
         else _pending(job_id, reason, priority, reservation)
         for job_id, (reason, priority, reservation) in decided.items()
     )
-    return Plan(starts=tuple(starts), preemptions=tuple(preemptions), pending=pending)
+    return Plan(starts=tuple(state.starts), preemptions=tuple(state.preemptions), pending=pending)
+
+
+class _Pass:
+    """The mutable state of one pass: what it has started, reserved and decided so far."""
+
+    __slots__ = (
+        "decided",
+        "deferred",
+        "gate",
+        "now",
+        "placer",
+        "policy",
+        "preemptible",
+        "preemptions",
+        "stage",
+        "starts",
+        "tally",
+    )
+
+    def __init__(self, snapshot: Snapshot, now: int, policy: Policy) -> None:
+        self.now, self.policy = now, policy
+        self.gate = Gate(snapshot, now, policy.limits)
+        self.tally = LimitTally(policy.limits)
+        if self.tally.active:
+            for running in snapshot.running:
+                self.tally.charge(running.request, running.allocation.total)
+        self.placer = Placer(snapshot.cluster)
+        availability = Availability(snapshot.cluster.nodes, snapshot.running, now)
+        self.stage = ResourceStage(self.placer, availability, now, policy)
+        self.preemptible = {running.request.job_id: running for running in snapshot.running}
+        self.starts: list[Start] = []
+        self.preemptions: list[Preempt] = []
+        self.decided: dict[int, tuple[PendingReason, int, Reservation | None]] = {}
+        self.deferred: list[tuple[JobRequest, Demand]] = []  # blocked, no reservation yet
+
+    def consider(self, job: JobRequest, priority: int) -> None:
+        """The resource stage for a job that passed eligibility and limits."""
+        stage = self.stage
+        need = self.placer.demand(job)
+        if len(need.eligible) < job.nodes:
+            self.decided[job.job_id] = (PendingReason.REQ_NODE_NOT_AVAIL, priority, None)
+            return
+        allocation = None if stage.blocked_by_priority(need) else stage.start_now(job, need)
+        victims: tuple[int, ...] = ()
+        if allocation is None and self.policy.preemption and not stage.anything_blocked:
+            allocation, victims = self._preempt(job, need)
+        if allocation is not None:
+            self.starts.append(
+                Start(
+                    job_id=job.job_id,
+                    allocation=allocation,
+                    priority=priority,
+                    backfilled=stage.anything_blocked,
+                    preempts=victims,
+                )
+            )
+            self.gate.started(job)
+            if self.tally.active:
+                self.tally.charge(job, allocation.total)
+            return
+        first = stage.block(job, need)
+        reservation = _reserve_now(stage, job, need, first)
+        if reservation is None:
+            self.deferred.append((job, need))
+        reason = PendingReason.RESOURCES if first else PendingReason.PRIORITY
+        self.decided[job.job_id] = (reason, priority, reservation)
+
+    def _preempt(self, job: JobRequest, need: Demand) -> tuple[Allocation | None, tuple[int, ...]]:
+        found = preempt_for(job, need, self.stage, self.preemptible, self.now, self.policy)
+        if found is None:
+            return None, ()
+        allocation, victims = found
+        for victim in victims:
+            released = self.preemptible.pop(victim)
+            if self.tally.active:
+                self.tally.discharge(released.request, released.allocation.total)
+            self.preemptions.append(Preempt(job_id=victim, for_job_id=job.job_id))
+        return allocation, victims
 
 
 def _reserve_now(

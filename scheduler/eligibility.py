@@ -40,6 +40,7 @@ class Gate:
         "_partitions",
         "_singletons",
         "_status",
+        "_tracking",
         "now",
     )
 
@@ -47,15 +48,25 @@ class Gate:
         self.now = now
         self._limits = limits
         self._partitions = {p.name: p for p in snapshot.cluster.partitions}
-        self._status: dict[int, str] = {job.job_id: _PENDING for job in snapshot.pending}
-        self._finished: Mapping[int, FinishedJob] = {job.job_id: job for job in snapshot.finished}
+        # Who runs matters only to dependencies and array throttles: skip the bookkeeping
+        # when no pending job has either (most passes of a trace replay).
+        self._tracking = any(
+            job.dependencies or job.array_throttle is not None for job in snapshot.pending
+        )
+        self._status: dict[int, str] = {}
+        self._finished: Mapping[int, FinishedJob] = {}
         self._singletons: set[tuple[str, str]] = set()
         self._array_running: dict[int, int] = {}
-        for running in snapshot.running:
-            self.started(running.request)
+        if self._tracking:
+            self._status = {job.job_id: _PENDING for job in snapshot.pending}
+            self._finished = {job.job_id: job for job in snapshot.finished}
+            for running in snapshot.running:
+                self.started(running.request)
 
     def started(self, job: JobRequest) -> None:
         """Record that ``job`` runs (at the start of the pass, or started by this pass)."""
+        if not self._tracking:
+            return
         self._status[job.job_id] = _RUNNING
         self._singletons.add((job.user, job.name))
         if job.array_job_id is not None:

@@ -156,6 +156,13 @@ def per_job_reason(job: JobRequest, limits: Limits) -> R | None:
     return None
 
 
+def _has_held_caps(limits: Limits) -> bool:
+    every = [caps for qos in limits.qos.values() for caps in (qos.per_user, qos.group)]
+    every += [user.total for user in limits.users.values()]
+    every += [limits.default_user.total, *limits.accounts.values()]
+    return not all(caps.empty for caps in every)
+
+
 def _has_per_job_caps(limits: Limits) -> bool:
     every = [qos.per_job for qos in limits.qos.values()]
     every += [user.per_job for user in limits.users.values()]
@@ -170,12 +177,13 @@ class LimitTally:
     """Running totals per scope during one pass: built from the running jobs, then charged with
     every job the pass starts, so a pass never starts two jobs that together break a cap."""
 
-    __slots__ = ("_held", "_limits", "_per_job", "_scope_cache")
+    __slots__ = ("_held", "_limits", "_per_job", "_scope_cache", "active")
 
     def __init__(self, limits: Limits) -> None:
         self._limits = limits
         self._held: dict[tuple[int, str, str], _Held] = {}
         self._per_job = _has_per_job_caps(limits)
+        self.active = _has_held_caps(limits)  # False: nothing to count, `charge` may be skipped
         self._scope_cache: dict[tuple[str, str, str], list[_Scope]] = {}
 
     def _scopes(self, job: JobRequest) -> list[_Scope]:
@@ -221,6 +229,8 @@ class LimitTally:
             per_job = per_job_reason(job, self._limits)
             if per_job is not None:
                 return per_job
+        if not self.active:
+            return None
         scopes = self._scopes(job)
         if not scopes:
             return None

@@ -119,7 +119,7 @@ class _Context:
         "rate",
     )
 
-    def __init__(self, snapshot: Snapshot, now: int, policy: Policy) -> None:
+    def __init__(self, snapshot: Snapshot, now: int, policy: Policy, *, factors: bool) -> None:
         cluster, limits, weights = snapshot.cluster, policy.limits, policy.weights
         self.now, self.policy = now, policy
         self.age_weight, self.max_age = weights.age, weights.max_age_s
@@ -132,9 +132,13 @@ class _Context:
         self.assoc = {name: _ratio(u.priority, top) for name, u in limits.users.items()}
         self.assoc_default = _ratio(limits.default_user.priority, top)
         self.index = tuple((k, _TRES.get(k, 3), weights.tres[k]) for k in sorted(weights.tres))
-        jobs = (*snapshot.pending, *(r.request for r in snapshot.running))
-        pairs = tuple(sorted({(job.account, job.user) for job in jobs}))
-        self.fairshare = fairshare_factors(snapshot.shares, snapshot.usage, policy.fairshare, pairs)
+        self.fairshare: dict[tuple[str, str], float] = {}
+        if factors or weights.fairshare:  # a zero weight needs the factor only for reports
+            jobs = (*snapshot.pending, *(r.request for r in snapshot.running))
+            pairs = tuple(sorted({(job.account, job.user) for job in jobs}))
+            self.fairshare = fairshare_factors(
+                snapshot.shares, snapshot.usage, policy.fairshare, pairs
+            )
         self.memo: dict[tuple[str | int, ...], _Shaped] = {}
         self.people: dict[tuple[str, str], tuple[float, float, float]] = {}
 
@@ -195,7 +199,7 @@ class _Context:
 
 def priority_factors(snapshot: Snapshot, now: int, policy: Policy) -> dict[int, PriorityFactors]:
     """Every pending job's factors and priority, keyed by job id."""
-    context = _Context(snapshot, now, policy)
+    context = _Context(snapshot, now, policy, factors=True)
     factors: dict[int, PriorityFactors] = {}
     for job in snapshot.pending:
         age, (fairshare, size, partition, qos, assoc, tres, _), priority = context.priority(job)
@@ -215,5 +219,19 @@ def priority_factors(snapshot: Snapshot, now: int, policy: Policy) -> dict[int, 
 
 def job_priorities(snapshot: Snapshot, now: int, policy: Policy) -> dict[int, int]:
     """Every pending job's priority, keyed by job id."""
-    context = _Context(snapshot, now, policy)
+    w = policy.weights
+    if not (w.age or w.fairshare or w.job_size or w.partition or w.qos or w.assoc) and not any(
+        w.tres.values()
+    ):
+        # Every factor weighs 0 (FIFO, as trace studies use): only holds, pins and nice count.
+        return {job.job_id: _unweighted(job) for job in snapshot.pending}
+    context = _Context(snapshot, now, policy, factors=False)
     return {job.job_id: context.priority(job)[2] for job in snapshot.pending}
+
+
+def _unweighted(job: JobRequest) -> int:
+    if job.hold is not Hold.NONE:
+        return 0
+    if job.admin_priority is not None:
+        return job.admin_priority
+    return max(1, -job.nice)
