@@ -41,6 +41,7 @@ from scheduler.model import (
     Resources,
     RunningJob,
 )
+from scheduler.passcache import PassCache
 from scheduler.plan import Pending, PendingReason, Plan, Preempt, Start
 from scheduler.policy import (
     BackfillMode,
@@ -88,6 +89,7 @@ __all__ = [
     "NodeAllocation",
     "NodeState",
     "Partition",
+    "PassCache",
     "Pending",
     "PendingReason",
     "Plan",

@@ -24,15 +24,25 @@ from scheduler.model import Node, RunningJob
 class Availability:
     __slots__ = ("_cpus", "_gpus", "_mem", "_times", "index", "now")
 
-    def __init__(self, nodes: Sequence[Node], running: Sequence[RunningJob], now: int) -> None:
+    def __init__(
+        self,
+        nodes: Sequence[Node],
+        running: Sequence[RunningJob],
+        now: int,
+        index: dict[str, int] | None = None,
+    ) -> None:
+        """``index`` (node name -> position) may be passed in when the caller already has it."""
         self.now = now
-        self.index = {node.name: i for i, node in enumerate(nodes)}
+        self.index = index if index is not None else {node.name: i for i, node in enumerate(nodes)}
+        where = self.index.get
         ends: list[list[tuple[int, int, int, int]]] = [[] for _ in nodes]
         free = [[node.cpus, node.mem_mb, node.gpu_mask()] for node in nodes]
         for job in running:
-            end = max(job.expected_end, now)
+            end = job.start_time + job.request.time_limit_s
+            if end < now:
+                end = now
             for part in job.allocation.nodes:
-                i = self.index.get(part.node)
+                i = where(part.node)
                 if i is None:
                     continue  # a node removed from the configuration: nothing to track
                 mask = 0
@@ -41,7 +51,8 @@ class Availability:
                 slot = free[i]
                 slot[0] -= part.cpus
                 slot[1] -= part.mem_mb
-                slot[2] &= ~mask
+                if mask:
+                    slot[2] &= ~mask
                 ends[i].append((end, part.cpus, part.mem_mb, mask))
         self._times: list[list[int]] = []
         self._cpus: list[list[int]] = []
@@ -50,15 +61,21 @@ class Availability:
         for i in range(len(nodes)):
             cpus, mem, gpus = free[i]
             times, cpu_line, mem_line, gpu_line = [now], [cpus], [mem], [gpus]
-            for end, c, m, g in sorted(ends[i]):
-                cpus, mem, gpus = cpus + c, mem + m, gpus | g
-                if end == times[-1] and len(times) > 1:
+            node_ends = ends[i]
+            node_ends.sort()
+            previous = now
+            for end, c, m, g in node_ends:
+                cpus += c
+                mem += m
+                gpus |= g
+                if end == previous and len(times) > 1:
                     cpu_line[-1], mem_line[-1], gpu_line[-1] = cpus, mem, gpus
                 else:
                     times.append(end)
                     cpu_line.append(cpus)
                     mem_line.append(mem)
                     gpu_line.append(gpus)
+                    previous = end
             self._times.append(times)
             self._cpus.append(cpu_line)
             self._mem.append(mem_line)

@@ -18,6 +18,7 @@ from scheduler.backfill import Reservation, ResourceStage
 from scheduler.eligibility import Gate
 from scheduler.limits import LimitTally
 from scheduler.model import Allocation, JobRequest
+from scheduler.passcache import PassCache
 from scheduler.placement import Demand, Placer
 from scheduler.plan import Pending, PendingReason, Plan, Preempt, Start
 from scheduler.policy import BackfillMode, Policy, QueueOrder
@@ -26,8 +27,14 @@ from scheduler.priority import job_priorities
 from scheduler.snapshot import Snapshot
 
 
-def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
-    """Decide which pending jobs start now, on which nodes and GPUs, and why the rest wait."""
+def schedule(
+    snapshot: Snapshot, now: int, policy: Policy, *, cache: PassCache | None = None
+) -> Plan:
+    """Decide which pending jobs start now, on which nodes and GPUs, and why the rest wait.
+
+    ``cache`` (optional) lets a driver keep cluster- and limit-derived facts between passes;
+    it never changes the Plan (see `scheduler.passcache`).
+    """
     priorities = job_priorities(snapshot, now, policy)
     if policy.queue_order is QueueOrder.SHORTEST_FIRST:
         order = sorted(
@@ -37,7 +44,7 @@ def schedule(snapshot: Snapshot, now: int, policy: Policy) -> Plan:
         order = sorted(
             snapshot.pending, key=lambda job: (-priorities[job.job_id], job.submit_time, job.job_id)
         )
-    state = _Pass(snapshot, now, policy)
+    state = _Pass(snapshot, now, policy, cache)
     examined, max_examined = 0, policy.bf_max_job_test
     # Bound methods in locals: this loop runs once per pending job, 10,000 times a pass.
     gate_reason, tally_reason, consider = state.gate.reason, state.tally.reason, state.consider
@@ -82,15 +89,19 @@ class _Pass:
         "tally",
     )
 
-    def __init__(self, snapshot: Snapshot, now: int, policy: Policy) -> None:
+    def __init__(
+        self, snapshot: Snapshot, now: int, policy: Policy, cache: PassCache | None
+    ) -> None:
         self.now, self.policy = now, policy
         self.gate = Gate(snapshot, now, policy.limits)
-        self.tally = LimitTally(policy.limits)
+        scopes = None if cache is None else cache.scopes(policy.limits)
+        self.tally = LimitTally(policy.limits, scopes)
         if self.tally.active:
             for running in snapshot.running:
                 self.tally.charge(running.request, running.allocation.total)
-        self.placer = Placer(snapshot.cluster)
-        availability = Availability(snapshot.cluster.nodes, snapshot.running, now)
+        cluster = snapshot.cluster
+        self.placer = Placer(cluster) if cache is None else cache.placer(cluster)
+        availability = Availability(cluster.nodes, snapshot.running, now, self.placer.index)
         self.stage = ResourceStage(self.placer, availability, now, policy)
         self.preemptible = {running.request.job_id: running for running in snapshot.running}
         self.starts: list[Start] = []

@@ -171,6 +171,7 @@ def _has_per_job_caps(limits: Limits) -> bool:
 
 
 _Scope = tuple[int, tuple[int, str, str], Caps]
+ScopeCache = dict[tuple[str, str, str], list[_Scope]]
 
 
 class LimitTally:
@@ -179,12 +180,13 @@ class LimitTally:
 
     __slots__ = ("_held", "_limits", "_per_job", "_scope_cache", "active")
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, scopes: ScopeCache | None = None) -> None:
+        """``scopes`` may carry the scope lists of earlier passes over the same ``limits``."""
         self._limits = limits
         self._held: dict[tuple[int, str, str], _Held] = {}
         self._per_job = _has_per_job_caps(limits)
         self.active = _has_held_caps(limits)  # False: nothing to count, `charge` may be skipped
-        self._scope_cache: dict[tuple[str, str, str], list[_Scope]] = {}
+        self._scope_cache: ScopeCache = {} if scopes is None else scopes
 
     def _scopes(self, job: JobRequest) -> list[_Scope]:
         cache_key = (job.qos, job.user, job.account)

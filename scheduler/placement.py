@@ -125,11 +125,12 @@ class Fit:
 class Placer:
     """Per-pass static facts about the cluster, plus the placement decisions that use them."""
 
-    __slots__ = ("_demands", "_eligible", "cluster", "group_masks", "model_masks", "names")
+    __slots__ = ("_demands", "_eligible", "cluster", "group_masks", "index", "model_masks", "names")
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
         self.names = tuple(node.name for node in cluster.nodes)
+        self.index = {name: i for i, name in enumerate(self.names)}
         self.group_masks: list[tuple[int, ...]] = []
         self.model_masks: list[dict[str | None, int]] = []
         for node in cluster.nodes:

@@ -19,6 +19,7 @@ from scheduler import (
     Cadence,
     Cluster,
     JobRequest,
+    PassCache,
     Plan,
     Policy,
     RunningJob,
@@ -73,6 +74,7 @@ class Simulation:
         self._due: tuple[int, int] | None = None  # the pass already in the heap
         self._last_pass = self.engine.now
         self._passes = 0
+        self._cache = PassCache()  # cluster-derived facts kept between passes (same Plans)
         for job in jobs:
             self.engine.at(job.submit, Order.SUBMIT, self._submit, job.job_id)
 
@@ -131,7 +133,7 @@ class Simulation:
             running=tuple(self._running.values()),
             pending=tuple(self._pending.values()),
         )
-        plan = schedule(snapshot, now, self.policy)
+        plan = schedule(snapshot, now, self.policy, cache=self._cache)
         if self.keep_plans:
             self._plans.append((now, plan))
         for start in plan.starts:

@@ -20,6 +20,7 @@ from scheduler import (
     Node,
     NodeAllocation,
     Partition,
+    PassCache,
     PendingReason,
     Plan,
     Policy,
@@ -285,3 +286,12 @@ def test_equal_priorities_start_in_submit_order_when_everything_fits(snapshot: S
     order = _order(snapshot, plan)
     started = [s.job_id for s in plan.starts]
     assert started == [job_id for job_id in order if job_id in set(started)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(snapshots(), min_size=1, max_size=3), policies)
+def test_a_pass_cache_never_changes_the_plan(batch: list[Snapshot], policy: Policy) -> None:
+    cache = PassCache()
+    for snapshot in batch:  # one cache across passes over different clusters, then the same one
+        for _ in range(2):
+            assert schedule(snapshot, NOW, policy, cache=cache) == schedule(snapshot, NOW, policy)
