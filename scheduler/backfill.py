@@ -92,6 +92,7 @@ class ResourceStage:
         "_node_earliest",
         "availability",
         "blocked_nodes",
+        "everything",
         "horizon",
         "mode",
         "now",
@@ -110,6 +111,7 @@ class ResourceStage:
         self.horizon = now + policy.bf_window_s
         self.reserved_partitions: set[str] = set()
         self.blocked_nodes: set[int] = set()
+        self.everything = frozenset(range(len(placer.names)))
         self._blocked_sets: set[tuple[int, ...]] = set()
         self.shadows: dict[str, int] = {}  # GREEDY: partition -> shadow time of its head
         self._no_fit_now = _Frontier()

@@ -28,12 +28,20 @@ from scheduler.snapshot import Snapshot
 
 
 def schedule(
-    snapshot: Snapshot, now: int, policy: Policy, *, cache: PassCache | None = None
+    snapshot: Snapshot,
+    now: int,
+    policy: Policy,
+    *,
+    cache: PassCache | None = None,
+    explain: bool = True,
 ) -> Plan:
     """Decide which pending jobs start now, on which nodes and GPUs, and why the rest wait.
 
     ``cache`` (optional) lets a driver keep cluster- and limit-derived facts between passes;
-    it never changes the Plan (see `scheduler.passcache`).
+    it never changes the Plan (see `scheduler.passcache`). ``explain=False`` leaves out the
+    pending jobs (reasons, estimates) and stops as soon as no later job can start: the starts
+    and preemptions are exactly those of ``explain=True``. A replay that only needs decisions
+    uses it; the daemon, which shows reasons, does not.
     """
     priorities = job_priorities(snapshot, now, policy)
     if policy.queue_order is QueueOrder.SHORTEST_FIRST:
@@ -49,6 +57,8 @@ def schedule(
     # Bound methods in locals: this loop runs once per pending job, 10,000 times a pass.
     gate_reason, tally_reason, consider = state.gate.reason, state.tally.reason, state.consider
     decided = state.decided
+    everything = state.stage.everything
+    fcfs = policy.backfill is BackfillMode.FCFS
     for job in order:
         priority = priorities[job.job_id]
         reason = gate_reason(job) or tally_reason(job)
@@ -59,7 +69,11 @@ def schedule(
             continue
         examined += 1
         consider(job, priority)
+        if not explain and fcfs and state.stage.blocked_nodes >= everything:
+            break  # FCFS with every node held back: no later job can start
 
+    if not explain:
+        return Plan(starts=tuple(state.starts), preemptions=tuple(state.preemptions))
     if policy.estimate_starts:
         _estimate(state.stage, state.deferred, decided, fcfs=policy.backfill is BackfillMode.FCFS)
     # ``decided`` was filled in priority order, and estimates only replaced values.

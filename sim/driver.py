@@ -133,7 +133,7 @@ class Simulation:
             running=tuple(self._running.values()),
             pending=tuple(self._pending.values()),
         )
-        plan = schedule(snapshot, now, self.policy, cache=self._cache)
+        plan = schedule(snapshot, now, self.policy, cache=self._cache, explain=self.keep_plans)
         if self.keep_plans:
             self._plans.append((now, plan))
         for start in plan.starts:

@@ -295,3 +295,13 @@ def test_a_pass_cache_never_changes_the_plan(batch: list[Snapshot], policy: Poli
     for snapshot in batch:  # one cache across passes over different clusters, then the same one
         for _ in range(2):
             assert schedule(snapshot, NOW, policy, cache=cache) == schedule(snapshot, NOW, policy)
+
+
+@settings(max_examples=150, deadline=None)
+@given(snapshots(), policies)
+def test_explain_false_takes_the_same_decisions(snapshot: Snapshot, policy: Policy) -> None:
+    full = schedule(snapshot, NOW, policy)
+    brief = schedule(snapshot, NOW, policy, explain=False)
+    assert brief.starts == full.starts
+    assert brief.preemptions == full.preemptions
+    assert brief.pending == ()
