@@ -30,13 +30,16 @@ class Availability:
         running: Sequence[RunningJob],
         now: int,
         index: dict[str, int] | None = None,
+        gpu_masks: Sequence[int] | None = None,
     ) -> None:
-        """``index`` (node name -> position) may be passed in when the caller already has it."""
+        """``index`` (node name -> position) and ``gpu_masks`` (every node's GPUs as a bitmask)
+        may be passed in when the caller already has them."""
         self.now = now
         self.index = index if index is not None else {node.name: i for i, node in enumerate(nodes)}
         where = self.index.get
         ends: list[list[tuple[int, int, int, int]]] = [[] for _ in nodes]
-        free = [[node.cpus, node.mem_mb, node.gpu_mask()] for node in nodes]
+        masks = gpu_masks if gpu_masks is not None else [node.gpu_mask() for node in nodes]
+        free = [[node.cpus, node.mem_mb, mask] for node, mask in zip(nodes, masks, strict=True)]
         for job in running:
             end = job.start_time + job.request.time_limit_s
             if end < now:

@@ -115,7 +115,9 @@ class _Pass:
                 self.tally.charge(running.request, running.allocation.total)
         cluster = snapshot.cluster
         self.placer = Placer(cluster) if cache is None else cache.placer(cluster)
-        availability = Availability(cluster.nodes, snapshot.running, now, self.placer.index)
+        availability = Availability(
+            cluster.nodes, snapshot.running, now, self.placer.index, self.placer.full_masks
+        )
         self.stage = ResourceStage(self.placer, availability, now, policy)
         self.preemptible = {running.request.job_id: running for running in snapshot.running}
         self.starts: list[Start] = []

@@ -125,7 +125,16 @@ class Fit:
 class Placer:
     """Per-pass static facts about the cluster, plus the placement decisions that use them."""
 
-    __slots__ = ("_demands", "_eligible", "cluster", "group_masks", "index", "model_masks", "names")
+    __slots__ = (
+        "_demands",
+        "_eligible",
+        "cluster",
+        "full_masks",
+        "group_masks",
+        "index",
+        "model_masks",
+        "names",
+    )
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
@@ -143,6 +152,7 @@ class Placer:
                 models[None] |= bit
             self.group_masks.append(tuple(groups[key] for key in sorted(groups)))
             self.model_masks.append(models)
+        self.full_masks = tuple(models[None] for models in self.model_masks)
         self._eligible: dict[Shape, tuple[int, ...]] = {}
         self._demands: dict[tuple[object, ...], Demand] = {}
 
@@ -226,13 +236,29 @@ class Placer:
         """The best ``need.nodes`` nodes among ``candidates`` for ``[start, start + limit)``,
         for a job started now (``started``) or reserved at ``start``."""
         end = start + need.duration
-        fits = []
+        need_cpus, need_mem, need_gpus, model = need.cpus, need.mem, need.gpus, need.model
+        # First the cheap test and the first score key (GPUs left); the full score, which
+        # chooses GPU indices, only for the nodes that can still be among the best.
+        usable: list[tuple[int, int, tuple[int, int, int]]] = []
         for node in candidates:
-            found = self.fit(need, node, availability.window(node, start, end, started=started))
-            if found is not None:
-                fits.append(found)
-        if len(fits) < need.nodes:
+            free = availability.window(node, start, end, started=started)
+            cpus, mem, gpus = free
+            if cpus < need_cpus or mem < need_mem:
+                continue
+            if (gpus & self.model_masks[node].get(model, 0)).bit_count() < need_gpus:
+                continue
+            usable.append((gpus.bit_count() - need_gpus, node, free))
+        if len(usable) < need.nodes:
             return None
+        usable.sort()
+        cutoff = usable[need.nodes - 1][0]
+        fits = []
+        for left, node, free in usable:
+            if left > cutoff:
+                break
+            found = self.fit(need, node, free)
+            assert found is not None
+            fits.append(found)
         fits.sort(key=lambda found: found.score)
         return tuple(fits[: need.nodes])
 
