@@ -21,7 +21,7 @@ class NodeState(StrEnum):
     """A node's state as ``sinfo`` names it.
 
     Drivers report ``DRAIN`` and ``DOWN`` (administrative or health states); ``IDLE``, ``MIXED``
-    and ``ALLOCATED`` follow from the allocations and are what `node_usage_state` computes. The
+    and ``ALLOCATED`` follow from the allocations and are what `Node.usage_state` computes. The
     core schedules onto a node only when it is neither drained nor down.
     """
 
@@ -135,6 +135,18 @@ class Node:
     @property
     def capacity(self) -> Resources:
         return Resources(cpus=self.cpus, mem_mb=self.mem_mb, gpus=len(self.gpus))
+
+    def usage_state(self, allocated: Resources) -> NodeState:
+        """``sinfo``'s state for this node holding ``allocated``: drained and down nodes keep
+        their state; otherwise idle with nothing allocated, allocated when every CPU is taken
+        (Slurm counts CPUs), mixed in between."""
+        if not self.state.schedulable:
+            return self.state
+        if allocated.cpus <= 0 and allocated.gpus <= 0 and allocated.mem_mb <= 0:
+            return NodeState.IDLE
+        if allocated.cpus >= self.cpus:
+            return NodeState.ALLOCATED
+        return NodeState.MIXED
 
     def gpu_mask(self, model: str | None = None) -> int:
         """Bitmask of this node's GPU indices, restricted to one model when given."""

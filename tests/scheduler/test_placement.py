@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from scheduler import Policy, Snapshot, schedule
+from scheduler import NodeState, Policy, Resources, Snapshot, schedule
 from scheduler.placement import select_gpus
 from tests.scheduler.builders import cluster_of, gpu_node, job, running
 
@@ -87,3 +89,21 @@ def test_multi_node_job_gets_one_share_per_node() -> None:
     parts = plan.starts[0].allocation.nodes
     assert [p.node for p in parts] == ["n0", "n1"]
     assert all(p.gpu_indices == (0, 1, 2, 3) and p.cpus == 2 for p in parts)
+
+
+@pytest.mark.parametrize(
+    ("state", "cpus", "gpus", "expected"),
+    [
+        (NodeState.IDLE, 0, 0, NodeState.IDLE),
+        (NodeState.IDLE, 1, 0, NodeState.MIXED),
+        (NodeState.MIXED, 0, 1, NodeState.MIXED),
+        (NodeState.IDLE, 4, 0, NodeState.ALLOCATED),  # every CPU taken, GPUs free: Slurm's alloc
+        (NodeState.DRAIN, 4, 4, NodeState.DRAIN),
+        (NodeState.DOWN, 0, 0, NodeState.DOWN),
+    ],
+)
+def test_usage_state_as_sinfo_shows_it(
+    state: NodeState, cpus: int, gpus: int, expected: NodeState
+) -> None:
+    node = dataclasses.replace(gpu_node("n1", cpus=4), state=state)
+    assert node.usage_state(Resources(cpus=cpus, gpus=gpus)) is expected
