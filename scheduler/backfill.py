@@ -65,6 +65,10 @@ class _Frontier:
                 return True
         return False
 
+    def knows(self, need: Demand) -> bool:
+        """Whether this exact size is already known to fail (no frontier scan)."""
+        return need.key in self._known
+
     def add(self, need: Demand) -> None:
         cpus, mem, gpus, duration = need.size
         sizes = self._sizes.setdefault(need.group, [])
@@ -129,6 +133,16 @@ class ResourceStage:
         self._no_slot.clear()
         self._earliest.clear()
         self._node_earliest.clear()
+
+    def known_blocked(self, job: JobRequest, need: Demand) -> bool:
+        """The job's partition already has its blocked head and this exact size is known not
+        to fit now: the job would only be marked blocked (decisions-only passes skip it). Never
+        under conservative backfill, where every blocked job's reservation shapes what follows."""
+        return (
+            self.mode is not BackfillMode.CONSERVATIVE
+            and job.partition in self.reserved_partitions
+            and self._no_fit_now.knows(need)
+        )
 
     def blocked_by_priority(self, need: Demand) -> bool:
         """FCFS: a higher-priority blocked job shares a node with this one."""

@@ -58,6 +58,7 @@ def schedule(
     gate_reason, tally_reason, consider = state.gate.reason, state.tally.reason, state.consider
     decided = state.decided
     everything = state.stage.everything
+    demand, known_blocked = state.placer.demand, state.stage.known_blocked
     fcfs = policy.backfill is BackfillMode.FCFS
     for job in order:
         priority = priorities[job.job_id]
@@ -68,6 +69,8 @@ def schedule(
             decided[job.job_id] = (reason, priority, None)
             continue
         examined += 1
+        if not explain and known_blocked(job, demand(job)):
+            continue  # its shape already failed behind a reservation: nothing to record
         consider(job, priority)
         if not explain and fcfs and state.stage.blocked_nodes >= everything:
             break  # FCFS with every node held back: no later job can start

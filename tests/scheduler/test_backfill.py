@@ -132,3 +132,28 @@ def test_normal_qos_cannot_preempt() -> None:
         Policy(limits=limits, preemption=True),
     )
     assert plan.preemptions == ()
+
+
+def test_decisions_only_passes_keep_every_conservative_reservation() -> None:
+    """Jobs 3 and 4 have one shape and neither fits now; conservative reserves n1 for job 3 and
+    n2 for job 4 from t=100. Job 5 fits on n2 now but would run into job 4's reservation, so it
+    waits, with or without explanations (a decisions-only pass may not skip job 4)."""
+    nodes = tuple(Node(name=f"n{i}", cpus=2, mem_mb=0, partitions=("debug",)) for i in (1, 2))
+    cluster = Cluster(
+        nodes=nodes, partitions=(Partition(name="debug", nodes=("n1", "n2"), default=True),)
+    )
+    busy = (
+        running(job(1, cpus=2, time_limit_s=100), 0, ("n1", 2, ())),
+        running(job(2, cpus=1, time_limit_s=100), 0, ("n2", 1, ())),
+    )
+    pending = (
+        job(3, cpus=2, time_limit_s=50, submit=1),
+        job(4, cpus=2, time_limit_s=50, submit=2),
+        job(5, cpus=1, time_limit_s=200, submit=3),
+    )
+    snapshot = Snapshot(cluster=cluster, running=busy, pending=pending)
+    policy = fifo_policy(backfill=BackfillMode.CONSERVATIVE)
+    full = schedule(snapshot, 10, policy)
+    assert full.starts == ()
+    assert [(p.job_id, p.planned_nodes) for p in full.pending[:2]] == [(3, ("n1",)), (4, ("n2",))]
+    assert schedule(snapshot, 10, policy, explain=False).starts == ()

@@ -305,3 +305,38 @@ def test_explain_false_takes_the_same_decisions(snapshot: Snapshot, policy: Poli
     assert brief.starts == full.starts
     assert brief.preemptions == full.preemptions
     assert brief.pending == ()
+
+
+@st.composite
+def crowded(draw: st.DrawFn) -> Snapshot:
+    """Many jobs of few shapes behind a busy cluster: what decisions-only shortcuts exploit."""
+    base = draw(snapshots())
+    shapes = [
+        (draw(st.integers(1, 4)), draw(st.integers(0, 2)), draw(st.integers(1, 30)))
+        for _ in range(3)
+    ]
+    pending = []
+    for i in range(draw(st.integers(2, 25))):
+        cpus, gpus, minutes = draw(st.sampled_from(shapes))
+        pending.append(
+            JobRequest(
+                job_id=500 + i,
+                user=draw(st.sampled_from(USERS)),
+                partition="p",
+                submit_time=i,
+                time_limit_s=minutes * 60,
+                cpus_per_task=cpus,
+                gpus_per_node=gpus,
+            )
+        )
+    return dataclasses.replace(base, pending=tuple(pending))
+
+
+@settings(max_examples=200, deadline=None)
+@given(crowded(), st.sampled_from(list(BackfillMode)))
+def test_explain_false_takes_the_same_decisions_on_repeated_shapes(
+    snapshot: Snapshot, mode: BackfillMode
+) -> None:
+    policy = Policy(backfill=mode)
+    full = schedule(snapshot, NOW, policy)
+    assert schedule(snapshot, NOW, policy, explain=False).starts == full.starts
