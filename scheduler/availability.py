@@ -22,7 +22,7 @@ from scheduler.model import Node, RunningJob
 
 
 class Availability:
-    __slots__ = ("_cpus", "_gpus", "_mem", "_times", "index", "now")
+    __slots__ = ("_cpus", "_gpus", "_mem", "_times", "changes", "index", "now")
 
     def __init__(
         self,
@@ -35,6 +35,7 @@ class Availability:
         """``index`` (node name -> position) and ``gpu_masks`` (every node's GPUs as a bitmask)
         may be passed in when the caller already has them."""
         self.now = now
+        self.changes = 0  # bumped by every take/give, so callers can cache what they derive
         self.index = index if index is not None else {node.name: i for i, node in enumerate(nodes)}
         where = self.index.get
         ends: list[list[tuple[int, int, int, int]]] = [[] for _ in nodes]
@@ -91,6 +92,15 @@ class Availability:
     def free_now(self, node: int) -> tuple[int, int, int]:
         """Free CPUs, MiB and GPU mask at this instant, counting jobs that overran their limit."""
         return self._cpus[node][0], self._mem[node][0], self._gpus[node][0]
+
+    def most_free_now(self, nodes: Sequence[int]) -> tuple[int, int, int]:
+        """The most CPUs, MiB and GPUs free right now on any one of ``nodes``."""
+        cpus = mem = gpus = 0
+        for node in nodes:
+            cpus = max(cpus, self._cpus[node][0])
+            mem = max(mem, self._mem[node][0])
+            gpus = max(gpus, self._gpus[node][0].bit_count())
+        return cpus, mem, gpus
 
     def window(self, node: int, start: int, end: int, *, started: bool) -> tuple[int, int, int]:
         """Least free CPUs and MiB over ``[start, end)`` and the GPUs free throughout it, for a
@@ -183,6 +193,7 @@ class Availability:
     def _apply(
         self, node: int, first: int, end: int, cpus: int, mem: int, keep: int, add: int
     ) -> None:
+        self.changes += 1
         stop = self._split(node, end)
         cpu_line, mem_line, gpu_line = self._cpus[node], self._mem[node], self._gpus[node]
         for k in range(first, stop):

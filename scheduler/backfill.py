@@ -91,6 +91,8 @@ class ResourceStage:
     __slots__ = (
         "_blocked_sets",
         "_earliest",
+        "_most_free",
+        "_most_free_at",
         "_no_fit_now",
         "_no_slot",
         "_node_earliest",
@@ -115,6 +117,8 @@ class ResourceStage:
         self.horizon = now + policy.bf_window_s
         self.reserved_partitions: set[str] = set()
         self.blocked_nodes: set[int] = set()
+        self._most_free = (0, 0, 0)
+        self._most_free_at = -1
         self.everything = frozenset(range(len(placer.names)))
         self._blocked_sets: set[tuple[int, ...]] = set()
         self.shadows: dict[str, int] = {}  # GREEDY: partition -> shadow time of its head
@@ -133,6 +137,22 @@ class ResourceStage:
         self._no_slot.clear()
         self._earliest.clear()
         self._node_earliest.clear()
+
+    def surely_blocked(self, job: JobRequest) -> bool:
+        """EASY or GREEDY, the job's partition already has its blocked head, and no node has
+        the CPUs, MiB or GPUs one node's share needs right now: the job cannot start, and as
+        one more blocked job it would change nothing (decisions-only passes skip it)."""
+        if job.partition not in self.reserved_partitions:
+            return False
+        if self._most_free_at != self.availability.changes:
+            self._most_free = self.availability.most_free_now(self.placer.all_nodes)
+            self._most_free_at = self.availability.changes
+        cpus, mem, gpus = self._most_free
+        return (
+            job.cpus_per_task * -(-job.tasks // job.nodes) > cpus
+            or job.mem_mb > mem
+            or job.gpus_per_node > gpus
+        )
 
     def known_blocked(self, job: JobRequest, need: Demand) -> bool:
         """The job's partition already has its blocked head and this exact size is known not

@@ -60,7 +60,17 @@ def schedule(
     everything = state.stage.everything
     demand, known_blocked = state.placer.demand, state.stage.known_blocked
     fcfs = policy.backfill is BackfillMode.FCFS
+    # Decisions only, no job-count bound to respect, and a mode where one more blocked job
+    # changes nothing: jobs that surely cannot start are skipped before any other check.
+    quick = (
+        not explain
+        and policy.backfill in (BackfillMode.EASY, BackfillMode.GREEDY)
+        and max_examined >= len(order)
+    )
+    surely_blocked = state.stage.surely_blocked
     for job in order:
+        if quick and surely_blocked(job):
+            continue
         priority = priorities[job.job_id]
         reason = gate_reason(job) or tally_reason(job)
         if reason is None and examined >= max_examined:

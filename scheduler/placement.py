@@ -128,6 +128,7 @@ class Placer:
     __slots__ = (
         "_demands",
         "_eligible",
+        "all_nodes",
         "cluster",
         "full_masks",
         "group_masks",
@@ -140,6 +141,7 @@ class Placer:
         self.cluster = cluster
         self.names = tuple(node.name for node in cluster.nodes)
         self.index = {name: i for i, name in enumerate(self.names)}
+        self.all_nodes = tuple(range(len(self.names)))
         self.group_masks: list[tuple[int, ...]] = []
         self.model_masks: list[dict[str | None, int]] = []
         for node in cluster.nodes:
