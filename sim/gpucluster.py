@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from scheduler import Cluster, GpuDevice, JobRequest, Limits, Node, Partition, validate
+from sim.mapping import trace_request
 from sim.workloads import TraceJob, TraceNode
 
 PARTITION = "gpu"
@@ -82,13 +83,10 @@ def alibaba_cluster(
     per_model = model_gpus(cluster)
 
     def to_request(job: TraceJob) -> JobRequest:
-        return JobRequest(
-            job_id=job.job_id,
-            user=job.user,
-            submit_time=job.submit,
-            time_limit_s=max(1, job.estimate),
+        return trace_request(
+            job,
+            PARTITION,
             name=job.name,
-            partition=PARTITION,
             cpus_per_task=max(1, job.procs),
             mem_mb=max(0, job.mem_mb),
             gpus_per_node=job.gpus,

@@ -11,11 +11,25 @@ Time limits are the trace's estimates, at least one second.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from scheduler import Cluster, JobRequest, Node, Partition
 from sim.workloads import TraceJob
 
 PARTITION = "sim"
+
+
+def trace_request(job: TraceJob, partition: str, **shape: Any) -> JobRequest:
+    """What every trace job asks, whatever the machine: its id, user and submit time, and its
+    estimate (at least one second) as the time limit; ``shape`` adds nodes, CPUs, GPUs, ..."""
+    return JobRequest(
+        job_id=job.job_id,
+        user=job.user,
+        submit_time=job.submit,
+        time_limit_s=max(1, job.estimate),
+        partition=partition,
+        **shape,
+    )
 
 
 def _cluster(nodes: tuple[Node, ...]) -> Cluster:
@@ -30,14 +44,7 @@ def processor_pool(processors: int) -> tuple[Cluster, Callable[[TraceJob], JobRe
     cluster = _cluster((Node(name="pool", cpus=processors, mem_mb=0, partitions=(PARTITION,)),))
 
     def to_request(job: TraceJob) -> JobRequest:
-        return JobRequest(
-            job_id=job.job_id,
-            user=job.user,
-            submit_time=job.submit,
-            time_limit_s=max(1, job.estimate),
-            partition=PARTITION,
-            cpus_per_task=job.procs,
-        )
+        return trace_request(job, PARTITION, cpus_per_task=job.procs)
 
     return cluster, to_request
 
@@ -57,12 +64,9 @@ def node_cluster(
 
     def to_request(job: TraceJob) -> JobRequest:
         count = -(-job.procs // cores)
-        return JobRequest(
-            job_id=job.job_id,
-            user=job.user,
-            submit_time=job.submit,
-            time_limit_s=max(1, job.estimate),
-            partition=PARTITION,
+        return trace_request(
+            job,
+            PARTITION,
             nodes=count,
             tasks=count if whole_nodes else job.procs,
             cpus_per_task=cores if whole_nodes else 1,

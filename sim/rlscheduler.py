@@ -53,7 +53,7 @@ from scheduler import (
     QueueOrder,
 )
 from sim.driver import Simulation
-from sim.mapping import PARTITION, node_cluster, processor_pool
+from sim.mapping import PARTITION, node_cluster, processor_pool, trace_request
 from sim.metrics import JobRecord, bounded_slowdown
 from sim.workloads import RLSCHEDULER, SwfTrace, TraceJob, read_swf, window
 
@@ -133,14 +133,7 @@ def pooled_cluster(trace: SwfTrace) -> tuple[Cluster, Mapper]:
     pool, _ = processor_pool(shape.nodes)
 
     def to_request(job: TraceJob) -> JobRequest:
-        return JobRequest(
-            job_id=job.job_id,
-            user=job.user,
-            submit_time=job.submit,
-            time_limit_s=max(1, job.estimate),
-            partition=PARTITION,
-            cpus_per_task=shape.nodes_for(job.procs),
-        )
+        return trace_request(job, PARTITION, cpus_per_task=shape.nodes_for(job.procs))
 
     return pool, to_request
 

@@ -44,7 +44,7 @@ from scheduler import (
     validate,
 )
 from sim.driver import REPLAY, SimResult, Simulation
-from sim.mapping import node_cluster, processor_pool
+from sim.mapping import node_cluster, processor_pool, trace_request
 from sim.metrics import Summary, summarize
 from sim.policies import TRACE_BASE, parse_policy
 from sim.workloads import PWA_POOL, RLSCHEDULER, Report, TraceJob, first, read_swf, window
@@ -297,12 +297,9 @@ def _site_requests(cluster: Cluster) -> Mapper:
 
     def to_request(job: TraceJob) -> JobRequest:
         count = -(-job.procs // cores)
-        return JobRequest(
-            job_id=job.job_id,
-            user=job.user,
-            submit_time=job.submit,
-            time_limit_s=max(1, job.estimate),
-            partition=partition.name,
+        return trace_request(
+            job,
+            partition.name,
             nodes=count,
             tasks=job.procs,
             gpus_per_node=-(-job.gpus // count),
