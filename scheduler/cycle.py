@@ -3,12 +3,14 @@
     priority  ->  eligibility (holds, dependencies, begin time, partition, array throttle)
               ->  limits (QOS, association and account caps)
               ->  preemption (optional, for the top job blocked on resources)
-              ->  resources (start now, or reserve: FCFS / EASY / conservative)
+              ->  resources (start now, or reserve: FCFS / EASY / conservative / greedy)
               ->  estimates for the blocked jobs no reservation covered
 
-Jobs are taken in a total order, ``(-priority, submit time, job id)``, so the daemon and the
-simulator, which may build their pending tuples in different orders, get the same Plan. The pass
-reads only its arguments and returns new values; every mutable helper lives and dies inside it.
+Jobs are taken in a total order, ``(-priority, submit time, job id)`` (or, for studies,
+``(time limit, submit time, job id)``), so the daemon and the simulator, which may build their
+pending tuples in different orders, get the same Plan. The pass reads only its arguments and
+returns new values; every mutable helper lives and dies inside it, except the `PassCache` a
+driver may pass in explicitly, which holds only facts that cannot change a decision.
 """
 
 from __future__ import annotations
