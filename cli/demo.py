@@ -18,9 +18,9 @@ from scheduler import (
     Policy,
     RunningJob,
     Snapshot,
+    cluster_from_mapping,
     schedule,
 )
-from scheduler.clusterconfig import cluster_from_mapping
 
 _CLUSTER = {
     "nodes": [

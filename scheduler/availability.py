@@ -85,10 +85,6 @@ class Availability:
             self._mem.append(mem_line)
             self._gpus.append(gpu_line)
 
-    def breakpoints(self, node: int) -> list[int]:
-        """The node's segment start times (read-only by convention)."""
-        return self._times[node]
-
     def free_now(self, node: int) -> tuple[int, int, int]:
         """Free CPUs, MiB and GPU mask at this instant, counting jobs that overran their limit."""
         return self._cpus[node][0], self._mem[node][0], self._gpus[node][0]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from scheduler.availability import Availability
 from scheduler.model import Cluster, JobRequest, RunningJob
+from scheduler.placement import Placer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,7 +45,8 @@ def fragmentation(
     cluster: Cluster, running: Sequence[RunningJob], pending: Sequence[JobRequest], now: int
 ) -> Fragmentation:
     """Free and stranded GPUs right now (down and drained nodes count as neither)."""
-    availability = Availability(cluster.nodes, running, now)
+    placer = Placer(cluster)  # the per-node, per-model GPU masks, computed once
+    availability = Availability(cluster.nodes, running, now, placer.index, placer.full_masks)
     shapes = _shapes(pending)
     free_total = stranded = 0
     for i, node in enumerate(cluster.nodes):
@@ -58,7 +60,7 @@ def fragmentation(
         for need_gpus, need_cpus, need_mem, model, partition in shapes:
             if partition and partition not in node.partitions:
                 continue
-            pool = (gpus & node.gpu_mask(model)).bit_count()
+            pool = (gpus & placer.model_masks[i].get(model, 0)).bit_count()
             copies = pool // need_gpus
             if need_cpus:
                 copies = min(copies, max(cpus, 0) // need_cpus)

@@ -102,9 +102,6 @@ class Resources:
             gpus=self.gpus + other.gpus,
         )
 
-    def fits_in(self, other: Resources) -> bool:
-        return self.cpus <= other.cpus and self.mem_mb <= other.mem_mb and self.gpus <= other.gpus
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GpuDevice:

@@ -105,6 +105,3 @@ class Plan:
 
     def pending_by_id(self) -> dict[int, Pending]:
         return {entry.job_id: entry for entry in self.pending}
-
-    def start_by_id(self) -> dict[int, Start]:
-        return {start.job_id: start for start in self.starts}

@@ -91,8 +91,6 @@ class Policy:
 
 _E = TypeVar("_E", bound=Enum)
 
-POLICY_NAMES: Mapping[str, BackfillMode] = {mode.value: mode for mode in BackfillMode}
-
 
 def _int(table: str, key: str, value: object, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:

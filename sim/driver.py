@@ -13,7 +13,7 @@ versus ``RealtimeEnvironment``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from scheduler import (
     Cadence,
@@ -40,7 +40,7 @@ class SimResult:
     records: tuple[JobRecord, ...]
     passes: int
     unfinished: tuple[int, ...] = ()  # jobs still pending when the events ran out
-    plans: tuple[tuple[int, Plan], ...] = field(default=())  # kept only when asked for
+    plans: tuple[tuple[int, Plan], ...] = ()  # kept only when asked for
 
 
 class Simulation:

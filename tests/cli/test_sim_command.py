@@ -13,21 +13,10 @@ from pathlib import Path
 import pytest
 
 from cli.sim import main
+from tests.sim.test_runner import DESIGN_KEYS
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-DESIGN_KEYS = {
-    "jobs": int,
-    "policy": str,
-    "mean_wait_s": float,
-    "median_wait_s": float,
-    "p95_wait_s": int,
-    "mean_bounded_slowdown": float,
-    "utilization": float,
-    "makespan_s": int,
-    "sim_wall_s": float,
-    "jobs_per_s": float,
-}
 
 
 def swf(lines: list[tuple[int, int, int, int, int]], max_procs: int) -> str:
