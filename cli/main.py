@@ -21,6 +21,40 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(policy_name=args.policy, as_json=args.json)
 
 
+def _daemon(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from daemon.main import run_daemon
+    from daemon.settings import default_home
+
+    return run_daemon(Path(args.home) if args.home else default_home())
+
+
+def _token(args: argparse.Namespace) -> int:
+    import os
+    import pwd
+    import time
+    from pathlib import Path
+
+    from daemon.auth import issue_token, load_or_create_secret
+    from daemon.settings import default_home
+
+    home = Path(args.home) if args.home else default_home()
+    try:
+        uid = pwd.getpwnam(args.user).pw_uid
+    except KeyError:
+        if not args.uid:
+            print(f"berth token: unknown user {args.user!r}; give --uid", file=sys.stderr)
+            return 1
+        uid = args.uid
+    if os.geteuid() != 0 and os.geteuid() != uid:
+        print("berth token: only root may issue tokens for other users", file=sys.stderr)
+        return 1
+    key = load_or_create_secret(home / "secret")
+    print(issue_token(key, args.user, uid, int(time.time()) + args.days * 86400))
+    return 0
+
+
 def _sim(argv: Sequence[str]) -> int:
     from cli.sim import main as sim_main
 
@@ -40,6 +74,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "berth sim compare); see berth sim --help",
         add_help=False,
     ).set_defaults(func=lambda _: _sim([]))
+    daemon = commands.add_parser(
+        "daemon", help="run the controller: REST API on $BERTH_HOME/berth.sock, queue, executor"
+    )
+    daemon.add_argument("--home", help="BERTH_HOME (default $BERTH_HOME, /var/lib/berth for "
+                        "root, else ~/.local/state/berth)")
+    daemon.set_defaults(func=_daemon)
+    token = commands.add_parser("token", help="issue a signed API token for TCP clients")
+    token.add_argument("user")
+    token.add_argument("--uid", type=int, default=0)
+    token.add_argument("--days", type=int, default=30)
+    token.add_argument("--home")
+    token.set_defaults(func=_token)
     demo = commands.add_parser(
         "demo", help="schedule a small GPU queue with the policy core and print the plan"
     )

@@ -1,0 +1,1 @@
+"""The daemon's HTTP API (``/v1``): handlers that parse, call `daemon.operations`, serialise."""

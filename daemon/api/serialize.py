@@ -1,0 +1,90 @@
+"""Job records, nodes and plans as the JSON of docs/API.md (the "job resource")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from daemon.records import JobRecord
+from scheduler import Cluster, DependencyKind, JobState, compress_hostlist
+
+
+def job_json(record: JobRecord, cluster: Cluster, steps: list[dict[str, Any]] | None = None
+             ) -> dict[str, Any]:  # fmt: skip
+    request = record.request
+    allocation = []
+    if record.allocation is not None:
+        for part in record.allocation.nodes:
+            uuids = {gpu.index: gpu.uuid for gpu in _gpus(cluster, part.node)}
+            allocation.append({
+                "node": part.node, "cpus": part.cpus, "mem_mb": part.mem_mb,
+                "gpus": list(part.gpu_indices),
+                "gpu_uuids": [uuids.get(i, "") for i in part.gpu_indices],
+            })  # fmt: skip
+    pending = record.state is JobState.PENDING
+    return {
+        "job_id": record.job_id,
+        "array_job_id": request.array_job_id,
+        "array_task_id": request.array_task_id,
+        "array_throttle": request.array_throttle,
+        "name": request.name,
+        "user": request.user,
+        "uid": record.uid,
+        "gid": record.gid,
+        "account": request.account,
+        "partition": request.partition,
+        "qos": request.qos,
+        "state": record.state.value,
+        "reason": record.reason if pending else "None",
+        "priority": record.priority,
+        "submit_time": request.submit_time,
+        "eligible_time": record.eligible_time,
+        "start_time": record.start_time,
+        "end_time": record.end_time,
+        "estimated_start": record.estimated_start if pending else None,
+        "planned_nodes": list(record.planned_nodes) if pending else [],
+        "time_limit_s": request.time_limit_s,
+        "nodes": request.nodes,
+        "tasks": request.tasks,
+        "tasks_given": record.tasks_given,
+        "cpus_per_task": request.cpus_per_task,
+        "mem_mb": request.mem_mb,
+        "gpus_per_node": request.gpus_per_node,
+        "gpu_model": request.gpu_model,
+        "node_list": compress_hostlist(record.allocation.node_names) if record.allocation else "",
+        "allocation": allocation,
+        "exit_code": record.exit_code,
+        "exit_signal": record.exit_signal,
+        "cancelled_by": record.cancelled_by if record.state is JobState.CANCELLED else None,
+        "hold": request.hold.value,
+        "nice": request.nice,
+        "requeue": request.requeue,
+        "restart_count": record.restart_count,
+        "dependency": dependency_text(record),
+        "workdir": record.workdir,
+        "stdout": record.stdout,
+        "stderr": record.stderr,
+        "command": record.command,
+        "comment": record.comment,
+        "image": record.image,
+        "backfilled": record.backfilled,
+        "message": record.message,
+        "steps": steps or [],
+    }
+
+
+def dependency_text(record: JobRecord) -> str:
+    """As ``scontrol show job`` prints ``Dependency=``: ``afterok:12,singleton``."""
+    parts = []
+    for dependency in record.request.dependencies:
+        if dependency.kind is DependencyKind.SINGLETON:
+            parts.append("singleton")
+        else:
+            parts.append(f"{dependency.kind.value}:{dependency.job_id}")
+    return ("?" if record.request.dependency_any else ",").join(parts)
+
+
+def _gpus(cluster: Cluster, name: str) -> tuple[Any, ...]:
+    try:
+        return cluster.node(name).gpus
+    except KeyError:
+        return ()

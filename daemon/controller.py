@@ -1,0 +1,436 @@
+"""The controller: submissions in, scheduling passes, starts out to the executor, ends back.
+
+A pass is: snapshot of the mirror -> `scheduler.schedule()` (on a worker thread, so the API
+keeps answering) -> one transaction that records every start as RUNNING -> launches. A job is
+in the store as RUNNING before its launch begins, and launches are idempotent, so a crash at any
+point between the two is repaired on restart by `Controller.recover` (the executor says which
+runs are alive, which ended unseen and which never started) and no job runs twice.
+
+Passes follow `scheduler.next_pass_at`: a debounced pass after submissions and job ends, and a
+periodic one, the same rule the simulator replays.
+
+User operations (cancel, hold, update, ...) live in `daemon.operations`; they change records
+through `Controller.change`, which writes through to the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+
+from daemon.clock import Clock
+from daemon.ending import outcome
+from daemon.filenames import default_output, expand_pattern, resolve_output
+from daemon.executors.base import EndCause, Executor, RunEnd, RunKey
+from daemon.launching import launch_spec
+from daemon.mirror import Mirror
+from daemon.records import ArraySpec, JobRecord
+from daemon.site import Site
+from daemon.store import repository as repo
+from daemon.store.database import Database
+from daemon.store.repository import Event
+from daemon.submission import Draft, array_spec_values
+from scheduler import (
+    Cadence,
+    Dependency,
+    DependencyKind,
+    Hold,
+    JobRequest,
+    JobState,
+    PassCache,
+    Plan,
+    billing_rate,
+    next_pass_at,
+    schedule,
+)
+
+log = logging.getLogger("berth.controller")
+
+
+@dataclass(slots=True)
+class PassStats:
+    passes: int = 0
+    last_duration_s: float = 0.0
+    total_duration_s: float = 0.0
+    starts: int = 0
+    backfill_starts: int = 0
+
+
+class Controller:
+    def __init__(self, site: Site, db: Database, executor: Executor, clock: Clock) -> None:
+        self.site = site
+        self.settings = site.settings
+        self.db = db
+        self.executor = executor
+        self.clock = clock
+        self.mirror = Mirror(site.cluster, tuple(sorted(site.limits.accounts)))
+        self.cadence = Cadence(
+            debounce_s=self.settings.pass_debounce_s, interval_s=self.settings.pass_interval_s
+        )
+        self.stats = PassStats()
+        self.next_id = 1
+        self._cache = PassCache()
+        self._last_pass = 0
+        self._first_event_since: int | None = None
+        self._wake = asyncio.Event()
+        self._launching: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.last_plan = Plan()
+
+    # -- start-up ---------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Rebuild the mirror from the store (blocking: before the API serves)."""
+        now = self.clock.now()
+        records = self.db.read_now(
+            lambda c: repo.load_active(c, now - self.settings.min_job_age_s)
+        )
+        for record in records:
+            self.mirror.put(record)
+        self.next_id = self.db.read_now(repo.max_job_id) + 1
+        for name, (state, reason) in self.db.read_now(repo.node_states).items():
+            if state:
+                self.mirror.set_node_admin(name, state, reason)
+        usage = self.db.read_now(repo.load_usage)
+        if usage:
+            self.mirror.usage_time = min(row[3] for row in usage)
+            for user, account, value, updated in usage:
+                self.mirror.usage[(user, account)] = value
+                del updated
+        else:
+            self.mirror.usage_time = now
+        self._load_dependency_targets()
+        self._last_pass = now
+
+    def _load_dependency_targets(self) -> None:
+        wanted = {
+            d.job_id
+            for r in self.mirror.pending.values()
+            for d in r.request.dependencies
+            if d.job_id is not None and d.job_id not in self.mirror.jobs
+        }
+        if wanted:
+            for record in self.db.read_now(lambda c: repo.load_jobs(c, sorted(wanted))):
+                self.remember_target(record)
+
+    def remember_target(self, record: JobRecord) -> None:
+        from scheduler import FinishedJob
+
+        if not record.active:
+            self.mirror.finished_targets[record.job_id] = FinishedJob(
+                job_id=record.job_id, state=record.state, exit_code=record.exit_code
+            )
+
+    async def recover(self) -> None:
+        """Reconcile the store's RUNNING jobs with what the executor really has."""
+        running = list(self.mirror.running.values())
+        keys = [RunKey(job_id=r.job_id, restart_count=r.restart_count) for r in running]
+        found = await self.executor.reconcile(keys)
+        for end in found.ended:
+            await self.on_end(end)
+        for key in found.unknown:
+            record = self.mirror.running.get(key.job_id)
+            if record is None:
+                continue
+            if record.intent:  # asked to stop before it ever started: end it now
+                await self.on_end(RunEnd(key=key, cause=EndCause.KILLED, end_time=self.clock.now()))
+            else:
+                await self._launch([record])
+        log.info(
+            "recovered: %d running adopted, %d ended while down, %d relaunched",
+            len(found.running), len(found.ended), len(found.unknown),
+        )  # fmt: skip
+
+    # -- events -----------------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Something happened that may let a job start: schedule a (debounced) pass."""
+        if self._first_event_since is None:
+            self._first_event_since = self.clock.now()
+        self._wake.set()
+
+    def spawn(self, coroutine: object) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coroutine)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def change(self, records: Sequence[JobRecord], events: Sequence[Event]) -> None:
+        """Write the records' new state (already changed in memory) and their events."""
+        for record in records:
+            record.version += 1
+            self.mirror.put(record)
+
+        def write(connection: object) -> None:
+            repo.save_jobs(connection, records)  # type: ignore[arg-type]
+            repo.add_events(connection, events)  # type: ignore[arg-type]
+
+        await self.db.write(write)
+
+    # -- submission -------------------------------------------------------------------------
+
+    def build_records(
+        self, draft: Draft, *, user: str, uid: int, gid: int, now: int, first_id: int,
+        dependencies: tuple[Dependency, ...],
+    ) -> list[JobRecord]:  # fmt: skip
+        indices: tuple[int | None, ...] = draft.array_indices or (None,)
+        array = None
+        if draft.array_indices:
+            count, low, high, step = array_spec_values(draft.array_indices)
+            array = ArraySpec(count=count, minimum=low, maximum=high, step=step)
+        output = draft.output or default_output(bool(draft.array_indices))
+        records = []
+        for offset, task in enumerate(indices):
+            request = JobRequest(
+                job_id=first_id + offset,
+                user=user,
+                submit_time=now,
+                time_limit_s=draft.time_limit_s,
+                name=draft.name,
+                account=draft.account,
+                partition=draft.partition,
+                qos=draft.qos,
+                nodes=draft.nodes,
+                tasks=draft.tasks,
+                cpus_per_task=draft.cpus_per_task,
+                mem_mb=draft.mem_mb,
+                gpus_per_node=draft.gpus_per_node,
+                gpu_model=draft.gpu_model,
+                nice=draft.nice,
+                dependencies=dependencies,
+                dependency_any=draft.dependency_any,
+                begin_time=draft.begin_time,
+                hold=draft.hold,
+                array_job_id=first_id if task is not None else None,
+                array_task_id=task,
+                array_throttle=draft.array_throttle,
+                requeue=draft.requeue,
+                features=draft.features,
+            )
+            records.append(
+                JobRecord(
+                    request=request,
+                    uid=uid,
+                    gid=gid,
+                    eligible_time=now if draft.begin_time is None else draft.begin_time,
+                    workdir=draft.workdir,
+                    stdout=self._path(output, request, draft.workdir),
+                    stderr=self._path(draft.error or output, request, draft.workdir),
+                    append=draft.append,
+                    command=draft.command,
+                    comment=draft.comment,
+                    image=draft.image,
+                    argv=draft.argv,
+                    tasks_given=draft.tasks_given,
+                    cpus_per_task_given=draft.cpus_per_task_given,
+                    gpus_per_job=draft.gpus_per_job,
+                    signal=draft.signal,
+                    array=array,
+                    reason="JobHeldUser" if draft.hold is Hold.USER else "None",
+                )
+            )
+        return records
+
+    @staticmethod
+    def _path(pattern: str, request: JobRequest, workdir: str) -> str:
+        """The output pattern with what is known at submit expanded (``%N`` waits for a node)."""
+        expanded = expand_pattern(
+            pattern, job_id=request.job_id, array_job_id=request.array_job_id,
+            array_task_id=request.array_task_id, user=request.user, name=request.name,
+        )  # fmt: skip
+        return resolve_output(expanded, workdir)
+
+    async def insert(self, records: list[JobRecord], draft: Draft) -> None:
+        environment = json.dumps(dict(draft.environment), separators=(",", ":"))
+        await self.db.write(lambda c: repo.insert_jobs(c, records, draft.script, environment))
+        for record in records:
+            self.mirror.put(record)
+        self.notify()
+
+    # -- the pass ---------------------------------------------------------------------------
+
+    async def run_forever(self) -> None:
+        while True:
+            now = self.clock.now()
+            due = next_pass_at(self._last_pass, self._first_event_since, self.cadence)
+            if due is not None and due <= now:
+                try:
+                    await self.run_pass()
+                except Exception:  # a failing pass must not stop the daemon
+                    log.exception("scheduling pass failed")
+                    self._last_pass = self.clock.now()
+                continue
+            self._wake.clear()
+            timeout = None if due is None else due - now
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+
+    async def run_pass(self) -> Plan:
+        now = self.clock.now()
+        self._first_event_since = None
+        self._last_pass = now
+        snapshot, versions = self.mirror.snapshot(now, self.site.policy.half_life_s)
+        began = self.clock.monotonic()
+        plan = await asyncio.to_thread(
+            schedule, snapshot, now, self.site.policy, cache=self._cache
+        )
+        duration = self.clock.monotonic() - began
+        self.stats.passes += 1
+        self.stats.last_duration_s = duration
+        self.stats.total_duration_s += duration
+        self.last_plan = plan
+        await self._apply(plan, versions, now)
+        return plan
+
+    async def _apply(self, plan: Plan, versions: dict[int, int], now: int) -> None:
+        for entry in plan.pending:
+            record = self.mirror.pending.get(entry.job_id)
+            if record is not None:
+                record.reason = entry.reason.value
+                record.priority = entry.priority
+                record.estimated_start = entry.estimated_start
+                record.planned_nodes = entry.planned_nodes
+        started: list[JobRecord] = []
+        events: list[Event] = []
+        for start in plan.starts:
+            record = self.mirror.pending.get(start.job_id)
+            if record is None or record.version != versions.get(start.job_id):
+                continue  # cancelled, held or updated while the pass ran: next pass decides
+            record.state = JobState.RUNNING
+            record.reason = "None"
+            record.priority = start.priority
+            record.start_time = now
+            record.end_time = None
+            record.allocation = start.allocation
+            record.backfilled = start.backfilled
+            record.estimated_start = None
+            started.append(record)
+            how = "backfill" if start.backfilled else "main"
+            events.append(Event(record.job_id, now, "RUNNING", f"started by the {how} scheduler"))
+        for preempt in plan.preemptions:
+            victim = self.mirror.running.get(preempt.job_id)
+            if victim is not None and not victim.intent:
+                victim.intent = "preempt"
+                events.append(
+                    Event(victim.job_id, now, victim.state.value, f"preempted by {preempt.for_job_id}")
+                )
+                started.append(victim)
+        if not started:
+            return
+        await self.change(started, events)
+        self.stats.starts += sum(1 for s in plan.starts if s.job_id in self.mirror.running)
+        self.stats.backfill_starts += sum(1 for s in plan.starts if s.backfilled)
+        victims = [r for r in started if r.intent == "preempt"]
+        for victim in victims:
+            await self.executor.kill(RunKey(job_id=victim.job_id, restart_count=victim.restart_count))
+        await self._launch([r for r in started if r.intent == ""])
+
+    async def _launch(self, records: Iterable[JobRecord]) -> None:
+        records = list(records)
+        if not records:
+            return
+        ids = [r.job_id for r in records]
+        inputs = await self.db.read(
+            lambda c: {job_id: repo.load_launch_inputs(c, job_id) for job_id in ids}
+        )
+        for record in records:
+            script, environment = inputs[record.job_id]
+            spec = launch_spec(record, script, environment, self.site)
+            key = spec.key
+            self._launching.add(record.job_id)
+            try:
+                await self.executor.launch(spec)
+            finally:
+                self._launching.discard(record.job_id)
+            if record.intent and record.restart_count == key.restart_count:
+                await self.executor.kill(key)  # cancelled while it was being launched
+
+    # -- ends -------------------------------------------------------------------------------
+
+    async def on_end(self, end: RunEnd) -> None:
+        record = self.mirror.running.get(end.key.job_id)
+        if record is None or record.restart_count != end.key.restart_count:
+            return  # an end already recorded (reported twice across a restart)
+        now = self.clock.now()
+        result = outcome(record, end)
+        start = record.start_time if record.start_time is not None else now
+        end_time = end.end_time or now
+        if record.allocation is not None:
+            rate = billing_rate(record.allocation.total, self.site.policy.billing)
+            self.mirror.charge(
+                record.user, record.request.account, rate * max(0, end_time - start), now,
+                self.site.policy.half_life_s,
+            )  # fmt: skip
+        record.exit_code = end.exit_code
+        record.exit_signal = end.signal
+        if result.state is JobState.FAILED and end.cause is EndCause.LAUNCH_FAILED:
+            record.exit_code = end.exit_code or 1
+        record.message = result.message or end.message
+        record.intent = ""
+        if result.requeue:
+            self._requeue(record, now)
+        else:
+            record.state = result.state
+            record.end_time = end_time
+        event = Event(record.job_id, now, record.state.value, end.cause.value, record.message)
+        await self.change([record], [event])
+        self.notify()
+
+    def _requeue(self, record: JobRecord, now: int) -> None:
+        """Back to PENDING under the same id; eligible after ``requeue_delay`` (Slurm: BeginTime,
+        about 120 s), output appended from now on."""
+        record.state = JobState.PENDING
+        record.restart_count += 1
+        record.start_time = None
+        record.end_time = None
+        record.allocation = None
+        record.append = True
+        begin = now + self.settings.requeue_delay_s
+        record.eligible_time = begin
+        record.request = replace(record.request, begin_time=begin)
+        record.reason = "BeginTime" if self.settings.requeue_delay_s else "None"
+
+    # -- loops ------------------------------------------------------------------------------
+
+    async def enforce_limits(self) -> None:
+        """Backstop for the executors' own time-limit enforcement: a run still alive well past
+        its limit and grace is killed again (its end is then TIMEOUT by the executor's word)."""
+        now = self.clock.now()
+        grace = self.settings.kill_wait_s + 60
+        for record in list(self.mirror.running.values()):
+            if record.start_time is None or record.job_id in self._launching:
+                continue
+            if now > record.start_time + record.request.time_limit_s + grace:
+                await self.executor.kill(RunKey(job_id=record.job_id, restart_count=record.restart_count))
+
+    def purge(self) -> None:
+        """Drop finished jobs older than MinJobAge from the mirror (the store keeps them)."""
+        horizon = self.clock.now() - self.settings.min_job_age_s
+        old = [
+            record
+            for record in self.mirror.jobs.values()
+            if not record.active and (record.end_time or 0) < horizon
+        ]
+        if not old:
+            return
+        wanted = {
+            d.job_id for r in self.mirror.pending.values() for d in r.request.dependencies
+        }
+        for record in old:
+            if record.job_id in wanted:
+                self.remember_target(record)
+            self.mirror.forget(record.job_id)
+
+    async def flush_usage(self) -> None:
+        now = self.clock.now()
+        self.mirror.decay_to(now, self.site.policy.half_life_s)
+        rows = [(u, a, v) for (u, a), v in self.mirror.usage.items()]
+        await self.db.write(lambda c: repo.save_usage(c, rows, now))
+
+
+def dependency_kind(kind: str) -> DependencyKind:
+    return DependencyKind(kind)

@@ -1,0 +1,72 @@
+"""The daemon's background work: the scheduling pass loop, and periodic housekeeping run by
+APScheduler 3 (``AsyncIOScheduler``; 4.x is still a pre-release).
+
+| loop | every | what |
+|---|---|---|
+| pass | `scheduler.next_pass_at` | debounced after submits and ends, and periodic |
+| time limits | 15 s | a backstop to the executors' own enforcement |
+| fair-share decay | ``usage_flush_interval`` | decay usage and write it to the store |
+| accounting roll-up | 30 s | finished jobs past ``MinJobAge`` leave the mirror (the store keeps them) |
+| heartbeats | 15 s | the executor's health (remote nodes: `berth node`, a later issue) |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from daemon.controller import Controller
+
+log = logging.getLogger("berth.loops")
+
+
+class Loops:
+    def __init__(self, controller: Controller) -> None:
+        self.controller = controller
+        self._scheduler: AsyncIOScheduler | None = None
+        self._pass_task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        ctl = self.controller
+        await ctl.executor.start(ctl.on_end)
+        await ctl.recover()
+        self._pass_task = asyncio.get_running_loop().create_task(ctl.run_forever())
+        scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone="UTC")
+        self._every(scheduler, 15, "time limits", ctl.enforce_limits)
+        self._every(scheduler, ctl.settings.usage_flush_interval_s, "fair-share decay",
+                    ctl.flush_usage)  # fmt: skip
+        self._every(scheduler, 30, "accounting roll-up", self._purge)
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def _purge(self) -> None:
+        self.controller.purge()
+
+    @staticmethod
+    def _every(
+        scheduler: AsyncIOScheduler, seconds: int, name: str, job: Callable[[], Awaitable[None]]
+    ) -> None:
+        async def run() -> None:
+            try:
+                await job()
+            except Exception:  # a failing loop is logged and runs again next time
+                log.exception("%s loop failed", name)
+
+        scheduler.add_job(run, "interval", seconds=seconds, name=name, max_instances=1,
+                          coalesce=True)  # fmt: skip
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+        if self._pass_task is not None:
+            self._pass_task.cancel()
+            try:
+                await self._pass_task
+            except asyncio.CancelledError:
+                pass
+        ctl = self.controller
+        await ctl.flush_usage()
+        await ctl.executor.stop()
