@@ -62,7 +62,7 @@ class Client:
         self.timeout = timeout
         self._connection: _UnixConnection | None = None
 
-    def __enter__(self) -> Client:
+    def __enter__(self) -> Client:  # noqa: PYI034 - Client is final
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -90,10 +90,12 @@ class Client:
                 response = self._connection.getresponse()
                 data = response.read()
                 break
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as err:
                 self.close()  # a kept-alive connection the daemon closed: retry once
                 if attempt == 2:
-                    raise ApiError(503, "unreachable", "the berth daemon closed the connection")
+                    raise ApiError(
+                        503, "unreachable", "the berth daemon closed the connection"
+                    ) from err
         decoded = json.loads(data) if data else None
         if response.status >= 400:
             message = decoded.get("error") if isinstance(decoded, dict) else data.decode()

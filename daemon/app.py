@@ -21,7 +21,10 @@ def create_app(controller: Controller, *, background: bool = True) -> web.Applic
     settings = controller.settings
     key = load_or_create_secret(settings.secret_path)
     app = web.Application(
-        middlewares=[refusals, identify(lambda: settings.admins, lambda: key, controller.clock.now)],
+        middlewares=[
+            refusals,
+            identify(lambda: settings.admins, lambda: key, controller.clock.now),
+        ],
         client_max_size=64 * 1024 * 1024,  # scripts and environments can be large
     )
     app[CONTROLLER] = controller

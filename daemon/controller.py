@@ -16,6 +16,7 @@ through `Controller.change`, which writes through to the store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -23,8 +24,8 @@ from dataclasses import dataclass, replace
 
 from daemon.clock import Clock
 from daemon.ending import outcome
-from daemon.filenames import default_output, expand_pattern, resolve_output
 from daemon.executors.base import EndCause, Executor, RunEnd, RunKey
+from daemon.filenames import default_output, expand_pattern, resolve_output
 from daemon.launching import launch_spec
 from daemon.mirror import Mirror
 from daemon.records import ArraySpec, JobRecord
@@ -36,7 +37,6 @@ from daemon.submission import Draft, array_spec_values
 from scheduler import (
     Cadence,
     Dependency,
-    DependencyKind,
     Hold,
     JobRequest,
     JobState,
@@ -77,6 +77,7 @@ class Controller:
         self._first_event_since: int | None = None
         self._wake = asyncio.Event()
         self._launching: set[int] = set()
+        self._inserts: list[tuple[tuple[list[JobRecord], str, str], asyncio.Future[None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.last_plan = Plan()
 
@@ -243,11 +244,30 @@ class Controller:
         return resolve_output(expanded, workdir)
 
     async def insert(self, records: list[JobRecord], draft: Draft) -> None:
+        """Store a submission, then add it to the mirror. Submissions that arrive while the
+        writer is busy share one multi-row INSERT (see `daemon.store.database`)."""
         environment = json.dumps(dict(draft.environment), separators=(",", ":"))
-        await self.db.write(lambda c: repo.insert_jobs(c, records, draft.script, environment))
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._inserts.append(((records, draft.script, environment), future))
+        if len(self._inserts) == 1:
+            self.spawn(self._flush_inserts())
+        await future
         for record in records:
             self.mirror.put(record)
         self.notify()
+
+    async def _flush_inserts(self) -> None:
+        await asyncio.sleep(0)  # let the submissions already read from sockets join
+        batch, self._inserts = self._inserts, []
+        submissions = [submission for submission, _ in batch]
+        try:
+            await self.db.write(lambda c: repo.insert_jobs(c, submissions))
+        except Exception as err:  # noqa: BLE001 - every submitter gets it; none is half stored
+            for _, future in batch:
+                future.set_exception(err)
+        else:
+            for _, future in batch:
+                future.set_result(None)
 
     # -- the pass ---------------------------------------------------------------------------
 
@@ -264,10 +284,8 @@ class Controller:
                 continue
             self._wake.clear()
             timeout = None if due is None else due - now
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                pass
 
     async def run_pass(self) -> Plan:
         now = self.clock.now()
@@ -315,9 +333,8 @@ class Controller:
             victim = self.mirror.running.get(preempt.job_id)
             if victim is not None and not victim.intent:
                 victim.intent = "preempt"
-                events.append(
-                    Event(victim.job_id, now, victim.state.value, f"preempted by {preempt.for_job_id}")
-                )
+                why = f"preempted by {preempt.for_job_id}"
+                events.append(Event(victim.job_id, now, victim.state.value, why))
                 started.append(victim)
         if not started:
             return
@@ -326,7 +343,7 @@ class Controller:
         self.stats.backfill_starts += sum(1 for s in plan.starts if s.backfilled)
         victims = [r for r in started if r.intent == "preempt"]
         for victim in victims:
-            await self.executor.kill(RunKey(job_id=victim.job_id, restart_count=victim.restart_count))
+            await self.executor.kill(_key(victim))
         await self._launch([r for r in started if r.intent == ""])
 
     async def _launch(self, records: Iterable[JobRecord]) -> None:
@@ -405,7 +422,7 @@ class Controller:
             if record.start_time is None or record.job_id in self._launching:
                 continue
             if now > record.start_time + record.request.time_limit_s + grace:
-                await self.executor.kill(RunKey(job_id=record.job_id, restart_count=record.restart_count))
+                await self.executor.kill(_key(record))
 
     def purge(self) -> None:
         """Drop finished jobs older than MinJobAge from the mirror (the store keeps them)."""
@@ -432,5 +449,5 @@ class Controller:
         await self.db.write(lambda c: repo.save_usage(c, rows, now))
 
 
-def dependency_kind(kind: str) -> DependencyKind:
-    return DependencyKind(kind)
+def _key(record: JobRecord) -> RunKey:
+    return RunKey(job_id=record.job_id, restart_count=record.restart_count)

@@ -61,7 +61,7 @@ def _link_groups(pynvml: object, handles: list[object]) -> list[int]:
         try:
             bus = nvml.nvmlDeviceGetPciInfo(handle).busId  # type: ignore[attr-defined]
             by_bus[bus if isinstance(bus, str) else bus.decode()] = index
-        except Exception:  # noqa: BLE001 - any NVML failure means "no topology"
+        except Exception:  # noqa: BLE001, S112 - any NVML failure means "no topology"
             continue
 
     def root(i: int) -> int:
@@ -76,7 +76,7 @@ def _link_groups(pynvml: object, handles: list[object]) -> list[int]:
                 if not nvml.nvmlDeviceGetNvLinkState(handle, link):  # type: ignore[attr-defined]
                     continue
                 remote = nvml.nvmlDeviceGetNvLinkRemotePciInfo(handle, link)  # type: ignore[attr-defined]
-            except Exception:  # noqa: BLE001 - link absent or unsupported
+            except Exception:  # noqa: BLE001, S112 - link absent or unsupported
                 continue
             bus = remote.busId if isinstance(remote.busId, str) else remote.busId.decode()
             peer = by_bus.get(bus)

@@ -18,7 +18,8 @@ def launch_spec(
 ) -> LaunchSpec:  # fmt: skip
     request = record.request
     allocation = record.allocation
-    assert allocation is not None and record.start_time is not None
+    assert allocation is not None
+    assert record.start_time is not None
     first = allocation.nodes[0]
     node = site.cluster.node(first.node)
     uuids = {gpu.index: gpu.uuid for gpu in node.gpus}

@@ -5,14 +5,15 @@ APScheduler 3 (``AsyncIOScheduler``; 4.x is still a pre-release).
 |---|---|---|
 | pass | `scheduler.next_pass_at` | debounced after submits and ends, and periodic |
 | time limits | 15 s | a backstop to the executors' own enforcement |
-| fair-share decay | ``usage_flush_interval`` | decay usage and write it to the store |
-| accounting roll-up | 30 s | finished jobs past ``MinJobAge`` leave the mirror (the store keeps them) |
+| fair-share decay | ``usage_flush_interval`` | decay the usage, write it to the store |
+| accounting roll-up | 30 s | jobs finished before ``MinJobAge`` leave the mirror, not the store |
 | heartbeats | 15 s | the executor's health (remote nodes: `berth node`, a later issue) |
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -63,10 +64,8 @@ class Loops:
             self._scheduler.shutdown(wait=False)
         if self._pass_task is not None:
             self._pass_task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._pass_task
-            except asyncio.CancelledError:
-                pass
         ctl = self.controller
         await ctl.flush_usage()
         await ctl.executor.stop()

@@ -29,8 +29,9 @@ def render(ctl: Controller) -> str:
 
     jobs = Counter((r.state.value, r.reason if r.state.value == "PENDING" else "")
                    for r in ctl.mirror.jobs.values() if r.active)  # fmt: skip
-    metric("berth_jobs", "gauge", "Jobs in the queue by state and pending reason.",
-           [(f'{{state="{s}",reason="{_label(r)}"}}', n) for (s, r), n in sorted(jobs.items())])  # fmt: skip
+    by_state = [(f'{{state="{s}",reason="{_label(r)}"}}', float(n))
+                for (s, r), n in sorted(jobs.items())]  # fmt: skip
+    metric("berth_jobs", "gauge", "Jobs in the queue by state and pending reason.", by_state)
     allocated: Counter[str] = Counter()
     for record in ctl.mirror.running.values():
         if record.allocation is not None:

@@ -141,7 +141,8 @@ class Mirror:
     def running_view(self, record: JobRecord) -> RunningJob:
         view = self._running_views.get(record.job_id)
         if view is None or view.request is not record.request:
-            assert record.allocation is not None and record.start_time is not None
+            assert record.allocation is not None
+            assert record.start_time is not None
             view = RunningJob(
                 request=record.request, allocation=record.allocation, start_time=record.start_time
             )

@@ -24,6 +24,7 @@ from scheduler import (
     Dependency,
     DependencyKind,
     Hold,
+    JobRequest,
     JobState,
     Snapshot,
     parse_slurm_time_s,
@@ -63,11 +64,33 @@ async def submit(ctl: Controller, body: Any, caller: Caller) -> dict[str, Any]:
 
 
 def _validate(ctl: Controller, record: JobRecord, count: int) -> None:
-    mine = ctl.mirror.active_by_user.get(record.user, {})
-    active = [r.request for r in mine.values()] + [record.request] * (count - 1)
-    problems = validate(record.request, ctl.mirror.cluster_view(), ctl.site.limits, active=active)
+    active = _submit_scope(ctl, record)
+    if active is not None:
+        active = active + [record.request] * (count - 1)
+    problems = validate(
+        record.request, ctl.mirror.cluster_view(), ctl.site.limits, active=active or ()
+    )
     if problems:
         raise Unsatisfiable("; ".join(problems))
+
+
+def _submit_scope(ctl: Controller, record: JobRecord) -> list[JobRequest] | None:
+    """The active jobs the submit caps (pending + running jobs) must count: none when the site
+    sets no such cap (the common case, and O(1) per submission), the user's own jobs when only
+    per-user caps exist, every active job when a QOS or account cap spans users."""
+    limits = ctl.site.limits
+    request = record.request
+    qos = limits.qos.get(request.qos)
+    account = limits.accounts.get(request.account)
+    if (qos is not None and qos.group.submitted_jobs is not None) or (
+        account is not None and account.submitted_jobs is not None
+    ):
+        return [r.request for r in ctl.mirror.jobs.values() if r.active]
+    if (qos is not None and qos.per_user.submitted_jobs is not None) or (
+        limits.for_user(request.user).total.submitted_jobs is not None
+    ):
+        return [r.request for r in ctl.mirror.active_by_user.get(request.user, {}).values()]
+    return None
 
 
 async def _test_only(ctl: Controller, record: JobRecord, now: int) -> dict[str, Any]:
@@ -259,7 +282,7 @@ async def requeue(ctl: Controller, caller: Caller, text: str) -> list[int]:
             record.intent = "requeue"
             stopping.append(record)
         elif not record.active:
-            ctl._requeue(record, now)  # noqa: SLF001 - the controller's one requeue rule
+            ctl._requeue(record, now)
             finished.append(record)
     if not stopping and not finished:
         raise Conflict(f"Job {text} is pending: only running or finished jobs can be requeued")

@@ -35,7 +35,7 @@ class SignalSpec:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ArraySpec:
-    """What every task of an array knows about the whole (``SLURM_ARRAY_TASK_COUNT/MIN/MAX/STEP``)."""
+    """What every task knows about its array (``SLURM_ARRAY_TASK_COUNT/MIN/MAX/STEP``)."""
 
     count: int
     minimum: int

@@ -25,6 +25,7 @@ default, so a home with no ``berth.toml`` at all is a working single-node site (
 
 from __future__ import annotations
 
+import functools
 import os
 import pwd
 from collections.abc import Mapping
@@ -141,6 +142,7 @@ def settings_from_mapping(home: Path, table: Mapping[str, Any], *, source: str =
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def user_name(uid: int) -> str:
     """The login name of ``uid``; the number itself when the password database has none."""
     try:

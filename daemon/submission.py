@@ -18,6 +18,7 @@ Translations, where Slurm's request and the core's model differ:
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Mapping
@@ -30,12 +31,13 @@ from daemon.site import Site
 from scheduler import Hold, Partition, parse_memory_mb, parse_slurm_time_s
 
 _UNLIMITED_S = 365 * 86400  # a job with no limit in a partition with none
-_KEYS = frozenset(
-    "script argv command workdir environment name output error open_mode partition account qos "
-    "time nodes tasks tasks_per_node cpus_per_task cpus_per_gpu mem mem_per_cpu mem_per_gpu "
-    "gpus_per_node gpus gpu_model constraint dependency dependency_any begin_time hold array "
-    "requeue signal nice comment image test_only".split()
-)
+_KEYS = frozenset((
+    "script", "argv", "command", "workdir", "environment", "name", "output", "error",
+    "open_mode", "partition", "account", "qos", "time", "nodes", "tasks", "tasks_per_node",
+    "cpus_per_task", "cpus_per_gpu", "mem", "mem_per_cpu", "mem_per_gpu", "gpus_per_node",
+    "gpus", "gpu_model", "constraint", "dependency", "dependency_any", "begin_time", "hold",
+    "array", "requeue", "signal", "nice", "comment", "image", "test_only",
+))  # fmt: skip
 DEPENDENCY_KINDS = ("after", "afterany", "afterok", "afternotok", "singleton")
 
 
@@ -357,6 +359,6 @@ def _signal(value: Any) -> SignalSpec | None:
 
 def array_spec_values(indices: tuple[int, ...]) -> tuple[int, int, int, int]:
     """(count, min, max, step) for ``SLURM_ARRAY_TASK_*``; step is the gcd of the gaps."""
-    gaps = [b - a for a, b in zip(indices, indices[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(indices)]
     step = math.gcd(*gaps) if gaps else 1
     return len(indices), indices[0], indices[-1], step

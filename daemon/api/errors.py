@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import weakref
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from daemon.errors import Refused
 log = logging.getLogger("berth.api")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CALLER = "berth.caller"
+_BY_CONNECTION: weakref.WeakKeyDictionary[object, Caller] = weakref.WeakKeyDictionary()
 
 
 def error_response(status: int, code: str, message: str) -> web.Response:
@@ -40,8 +42,12 @@ async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse
         )
 
 
-def identify(admins: Callable[[], tuple[str, ...]], key: Callable[[], bytes],
-             now: Callable[[], int]) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:  # fmt: skip
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+
+
+def identify(
+    admins: Callable[[], tuple[str, ...]], key: Callable[[], bytes], now: Callable[[], int]
+) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         request[CALLER] = _caller(request, admins(), key, now)
@@ -53,10 +59,16 @@ def identify(admins: Callable[[], tuple[str, ...]], key: Callable[[], bytes],
 def _caller(request: web.Request, admins: tuple[str, ...], key: Callable[[], bytes],
             now: Callable[[], int]) -> Caller | None:  # fmt: skip
     transport = request.transport
+    if transport is not None:
+        known = _BY_CONNECTION.get(transport)
+        if known is not None:
+            return known
     sock = transport.get_extra_info("socket") if transport is not None else None
     if sock is not None and sock.family == socket.AF_UNIX:
         _, uid, gid = peer_credentials(sock)
-        return caller_for(uid, gid, admins)
+        caller = caller_for(uid, gid, admins)
+        _BY_CONNECTION[transport] = caller  # the peer of a connection never changes
+        return caller
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         user, uid = verify_token(key(), header.removeprefix("Bearer ").strip(), now())

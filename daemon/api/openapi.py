@@ -25,6 +25,10 @@ _JOB = {
         ]
     },
 }  # fmt: skip
+_REFUSED = {
+    "description": "refused",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
 _ERROR = {
     "type": "object",
     "properties": {"error": {"type": "string"}, "code": {"type": "string"}},
@@ -49,11 +53,7 @@ def document(app: web.Application) -> dict[str, Any]:
             "summary": doc.splitlines()[0],
             "description": doc,
             "parameters": parameters,
-            "responses": {
-                "200": {"description": "success"},
-                "4XX": {"description": "refused", "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-            },  # fmt: skip
+            "responses": {"200": {"description": "success"}, "4XX": _REFUSED},
         }
     return {
         "openapi": "3.1.0",

@@ -63,15 +63,24 @@ def _columns(record: JobRecord) -> dict[str, Any]:
 
 
 def insert_jobs(
-    connection: Connection, records: Sequence[JobRecord], script: str, environment: str
+    connection: Connection, submissions: Sequence[tuple[Sequence[JobRecord], str, str]]
 ) -> None:
-    """One submission: every task shares the script and the environment (stored per row so a
-    task can be read alone)."""
-    rows = [dict(_columns(r), script=script, environment=environment) for r in records]
+    """Submissions of (records, script, environment JSON), with one multi-row INSERT for all of
+    them: every task of an array shares its script and environment (stored per row, so a task
+    can be read alone)."""
+    rows = [
+        dict(_columns(record), script=script, environment=environment)
+        for records, script, environment in submissions
+        for record in records
+    ]
     connection.execute(JOBS.insert(), rows)
     add_events(
         connection,
-        [Event(r.job_id, r.request.submit_time, r.state.value, "submitted") for r in records],
+        [
+            Event(r.job_id, r.request.submit_time, r.state.value, "submitted")
+            for records, _, _ in submissions
+            for r in records
+        ],
     )
 
 

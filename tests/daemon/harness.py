@@ -62,8 +62,8 @@ class Daemon:
         env = dict(os.environ, BERTH_HOME=str(self.home))
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "import sys; from cli.main import main; "
-                 "sys.exit(main(['daemon']))"],
+                [sys.executable, "-c",
+                 "import sys; from cli.main import main; sys.exit(main(['daemon']))"],
                 env=env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         deadline = time.monotonic() + timeout
@@ -105,7 +105,11 @@ class Daemon:
         return self._client
 
     def submit(self, script: str, **options: Any) -> int:
-        body = {"script": script, "workdir": str(self.work), "environment": {"PATH": "/usr/bin:/bin"}}
+        body = {
+            "script": script,
+            "workdir": str(self.work),
+            "environment": {"PATH": "/usr/bin:/bin"},
+        }
         body.update(options)
         job_id: int = self.client().post("/v1/jobs", body)["job_id"]
         return job_id

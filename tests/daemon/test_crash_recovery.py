@@ -33,7 +33,7 @@ def test_sigkill_mid_batch_then_restart_every_job_ends_exactly_once() -> None:
         assert max(runs.values()) == 1, [job for job, n in runs.items() if n > 1]
         assert set(states.values()) == {"COMPLETED"}
         client = daemon.client()
-        for job_id in ids[:: 20]:
+        for job_id in ids[::20]:
             events = [e["state"] for e in client.get(f"/v1/jobs/{job_id}/events")["events"]]
             assert events == ["PENDING", "RUNNING", "COMPLETED"], (job_id, events)
     finally:
