@@ -394,7 +394,9 @@ class Controller:
             record.state = result.state
             record.end_time = end_time
         event = Event(record.job_id, now, record.state.value, end.cause.value, record.message)
+        final = "CANCELLED" if result.requeue else record.state.value
         await self.change([record], [event])
+        await self.db.write(lambda c: repo.close_steps(c, record.job_id, final, now))
         self.notify()
 
     def _requeue(self, record: JobRecord, now: int) -> None:

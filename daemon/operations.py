@@ -164,7 +164,8 @@ async def cancel(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
                 "you may cancel only your own jobs"
             )
     if signum is not None:
-        return await _signal(ctl, chosen, signum, bool(body.get("batch_only")), not_found)
+        target = "batch" if body.get("batch_only") else "full" if body.get("full") else "steps"
+        return await _signal(ctl, chosen, signum, target, not_found)
     now = ctl.clock.now()
     cancelled, changed, events, kills = [], [], [], []
     for record in chosen:
@@ -190,15 +191,23 @@ async def cancel(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
 
 
 async def _signal(
-    ctl: Controller, chosen: Sequence[JobRecord], signum: int, batch_only: bool,
+    ctl: Controller, chosen: Sequence[JobRecord], signum: int, target: str,
     not_found: list[str],
 ) -> dict[str, Any]:  # fmt: skip
+    """``scancel --signal``: to the steps (default), the batch shell (``-b``) or everything
+    (``-f``), as Slurm targets them."""
+    from daemon.steps import signal_steps
+
     signalled, not_running = [], []
     for record in chosen:
         key = RunKey(job_id=record.job_id, restart_count=record.restart_count)
-        if record.state is JobState.RUNNING and await ctl.executor.signal(
-            key, signum, batch_only=batch_only
-        ):
+        if record.state is not JobState.RUNNING:
+            sent = False
+        elif target == "steps":
+            sent = await signal_steps(ctl, record, signum)
+        else:
+            sent = await ctl.executor.signal(key, signum, batch_only=target == "batch")
+        if sent:
             signalled.append(record.job_id)
         else:
             not_running.append(str(record.job_id))

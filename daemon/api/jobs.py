@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from daemon import operations as ops
+from daemon import steps
 from daemon.api.errors import caller_of
 from daemon.api.keys import CONTROLLER
 from daemon.api.serialize import job_json
@@ -177,3 +178,21 @@ async def accounting(request: web.Request) -> web.Response:
     live = ctl.mirror.jobs
     jobs = [job_json(live.get(r.job_id, r), cluster, steps.get(r.job_id)) for r in records]
     return web.json_response({"jobs": jobs})
+
+
+@routes.post("/v1/jobs/{id}/steps")
+async def register_step(request: web.Request) -> web.Response:
+    """``srun`` inside a job registers a step: ``{name, pid, ntasks}`` -> ``{step_id}``."""
+    ctl = request.app[CONTROLLER]
+    reply = await steps.register(ctl, caller_of(request), request.match_info["id"],
+                                 await _body(request))  # fmt: skip
+    return web.json_response(reply, status=201)
+
+
+@routes.patch("/v1/jobs/{id}/steps/{step}")
+async def finish_step(request: web.Request) -> web.Response:
+    """``srun`` reports its step's end: ``{state, exit_code, exit_signal}``."""
+    ctl = request.app[CONTROLLER]
+    reply = await steps.finish(ctl, caller_of(request), request.match_info["id"],
+                               request.match_info["step"], await _body(request))  # fmt: skip
+    return web.json_response(reply)

@@ -68,7 +68,7 @@ def job_json(record: JobRecord, cluster: Cluster, steps: list[dict[str, Any]] | 
         "image": record.image,
         "backfilled": record.backfilled,
         "message": record.message,
-        "steps": steps or [],
+        "steps": _with_batch_step(record, steps or []),
     }
 
 
@@ -88,3 +88,21 @@ def _gpus(cluster: Cluster, name: str) -> tuple[Any, ...]:
         return cluster.node(name).gpus
     except KeyError:
         return ()
+
+
+def _with_batch_step(record: JobRecord, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Slurm's ``<job>.batch`` step (the batch shell) first, once the job has started, then the
+    steps ``srun`` registered (``<job>.0``, ...)."""
+    listed = [dict(step, step_id=str(step["step_id"])) for step in steps]
+    for step in listed:
+        step.pop("pid", None)
+    if record.start_time is None:
+        return listed
+    batch = {
+        "step_id": "batch", "name": "batch",
+        "state": record.state.value if not record.active else "RUNNING",
+        "exit_code": record.exit_code, "exit_signal": record.exit_signal,
+        "start_time": record.start_time, "end_time": record.end_time,
+        "node_list": record.allocation.node_names[0] if record.allocation else "",
+    }  # fmt: skip
+    return [batch, *listed]

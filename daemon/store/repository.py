@@ -198,6 +198,17 @@ def steps_of(connection: Connection, job_ids: Sequence[int]) -> dict[int, list[d
     return found
 
 
+def close_steps(connection: Connection, job_id: int, state: str, now: int) -> None:
+    """Steps still RUNNING when their job ends end with it (srun died with the job)."""
+    for step_id, record in connection.execute(
+        select(STEPS.c.step_id, STEPS.c.record).where(STEPS.c.job_id == job_id)
+    ).all():
+        step = json.loads(record)
+        if step.get("state") == "RUNNING":
+            step.update(state=state, end_time=now)
+            save_steps(connection, job_id, step_id, step)
+
+
 def node_states(connection: Connection) -> dict[str, tuple[str, str]]:
     rows = connection.execute(select(NODES.c.name, NODES.c.state, NODES.c.reason))
     return {name: (state, reason) for name, state, reason in rows}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,3 +205,34 @@ def test_a_user_cannot_cancel_another_users_job(daemon: Daemon) -> None:
     assert daemon.job(nobody_job)["user"] == "nobody"
     assert Path(daemon.work, f"slurm-{nobody_job}.out").read_text() == "65534\n"
     daemon.client().post("/v1/jobs/cancel", {"ids": [str(job_id)]})
+
+
+def test_scancel_signal_reaches_registered_steps_not_the_batch_shell(daemon: Daemon) -> None:
+    marker, ready = daemon.work / "signals", daemon.work / "step.ready"
+    repo_root = Path(__file__).resolve().parents[2]
+    step = (
+        "import os, signal, sys, time\n"
+        "from cli.client import Client\n"
+        f"def got(*_):\n    open({str(marker)!r}, 'a').write('step got USR1\\n'); sys.exit(0)\n"
+        "signal.signal(signal.SIGUSR1, got)\n"
+        "client = Client(os.environ['BERTH_SOCKET'])\n"
+        "path = '/v1/jobs/' + os.environ['SLURM_JOB_ID'] + '/steps'\n"
+        "reply = client.post(path, {'name': 'py', 'pid': os.getpid(), 'ntasks': 1})\n"
+        f"open({str(ready)!r}, 'w').write(str(reply['step_id']))\n"
+        "time.sleep(30)\n"
+    )
+    (daemon.work / "step.py").write_text(step)
+    script = SH + (
+        f"trap 'echo batch got USR1 >> {marker}' USR1\n"
+        f"PYTHONPATH={repo_root} {sys.executable} {daemon.work / 'step.py'}\n"
+    )
+    job_id = daemon.submit(script)
+    daemon.wait_for(ready.exists, what="the step registered")
+    assert ready.read_text() == "0"
+    result = daemon.client().post("/v1/jobs/cancel", {"ids": [str(job_id)], "signal": 10})
+    assert result["signalled"] == [job_id]
+    assert daemon.wait_state(job_id)["state"] == "COMPLETED"
+    assert marker.read_text() == "step got USR1\n"  # the batch shell's trap never ran
+    steps = daemon.job(job_id)["steps"]
+    assert [s["step_id"] for s in steps] == ["batch", "0"]
+    assert steps[0]["state"] == "COMPLETED"
