@@ -320,13 +320,15 @@ async def update(ctl: Controller, caller: Caller, text: str, body: Any) -> list[
     changes = _changes(body, caller, records[0])
     comment = changes.pop("comment", None)
     now = ctl.clock.now()
-    for record in records:
-        if comment is not None:
-            record.comment = comment
-        record.request = replace(record.request, **changes)
-        problems = validate(record.request, ctl.mirror.cluster_view(), ctl.site.limits)
+    updated = [replace(record.request, **changes) for record in records]
+    for request in updated:  # check all before changing any: a refusal changes nothing
+        problems = validate(request, ctl.mirror.cluster_view(), ctl.site.limits)
         if problems:
             raise Unsatisfiable("; ".join(problems))
+    for record, request in zip(records, updated, strict=True):
+        record.request = request
+        if comment is not None:
+            record.comment = comment
     await ctl.change(records, [Event(r.job_id, now, "PENDING", "updated") for r in records])
     ctl.notify()
     return [r.job_id for r in records]
