@@ -1,0 +1,1 @@
+"""Tests of the executors: one contract suite for every implementation, and their own."""
