@@ -55,6 +55,22 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _node(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from daemon.agent import run_agent
+    from daemon.settings import default_home
+
+    token = args.token or os.environ.get("BERTH_TOKEN", "")
+    if not token:
+        print("berth node: give --token or BERTH_TOKEN (an admin's `berth token`)",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    home = Path(args.home) if args.home else default_home() / "node"
+    return run_agent(args.controller, token, args.name, home)
+
+
 def _sim(argv: Sequence[str]) -> int:
     from cli.sim import main as sim_main
 
@@ -80,6 +96,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     daemon.add_argument("--home", help="BERTH_HOME (default $BERTH_HOME, /var/lib/berth for "
                         "root, else ~/.local/state/berth)")
     daemon.set_defaults(func=_daemon)
+    node = commands.add_parser(
+        "node", help="run jobs on this host for a controller elsewhere (heartbeats, orders)"
+    )
+    node.add_argument("--controller", required=True, help="the controller's URL, http://host:port")
+    node.add_argument("--name", required=True, help="this node's [[nodes]] name at the controller")
+    node.add_argument("--token", help="an administrator's token (default $BERTH_TOKEN)")
+    node.add_argument("--home", help="where runs are kept (default $BERTH_HOME/node)")
+    node.set_defaults(func=_node)
     token = commands.add_parser("token", help="issue a signed API token for TCP clients")
     token.add_argument("user")
     token.add_argument("--uid", type=int, default=0)

@@ -19,12 +19,12 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from daemon.clock import Clock
 from daemon.ending import outcome
-from daemon.executors.base import EndCause, Executor, RunEnd, RunKey
+from daemon.executors.base import EndCause, Executor, Reconciled, RunEnd, RunKey
 from daemon.filenames import default_output, expand_pattern, resolve_output
 from daemon.launching import launch_spec
 from daemon.mirror import Mirror
@@ -60,11 +60,20 @@ class PassStats:
 
 
 class Controller:
-    def __init__(self, site: Site, db: Database, executor: Executor, clock: Clock) -> None:
+    def __init__(
+        self, site: Site, db: Database, executors: Executor | Mapping[str, Executor], clock: Clock
+    ) -> None:
+        """``executors``: one per node name (this host's executor, and a `RemoteExecutor` per
+        node served by ``berth node``), or one executor for every node."""
         self.site = site
         self.settings = site.settings
         self.db = db
-        self.executor = executor
+        if isinstance(executors, Mapping):
+            self.executors: dict[str, Executor] = dict(executors)
+            self._default_executor: Executor | None = None
+        else:
+            self.executors = {}
+            self._default_executor = executors
         self.clock = clock
         self.mirror = Mirror(site.cluster, tuple(sorted(site.limits.accounts)))
         self.cadence = Cadence(
@@ -80,6 +89,25 @@ class Controller:
         self._inserts: list[tuple[tuple[list[JobRecord], str, str], asyncio.Future[None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.last_plan = Plan()
+
+    # -- executors --------------------------------------------------------------------------
+
+    def all_executors(self) -> list[Executor]:
+        found = list(self.executors.values())
+        if self._default_executor is not None:
+            found.append(self._default_executor)
+        return found
+
+    def executor_for(self, record: JobRecord) -> Executor:
+        """The executor of the node that runs the job's batch script (its first node)."""
+        node = record.allocation.nodes[0].node if record.allocation else ""
+        executor = self.executors.get(node, self._default_executor)
+        if executor is None:
+            raise LookupError(f"no executor serves node {node!r} (is its `berth node` running?)")
+        return executor
+
+    async def kill(self, record: JobRecord) -> None:
+        await self.executor_for(record).kill(_key(record))
 
     # -- start-up ---------------------------------------------------------------------------
 
@@ -127,21 +155,27 @@ class Controller:
 
     async def recover(self) -> None:
         """Reconcile the store's RUNNING jobs with what the executor really has."""
-        running = list(self.mirror.running.values())
-        keys = [RunKey(job_id=r.job_id, restart_count=r.restart_count) for r in running]
-        found = await self.executor.reconcile(keys)
+        by_executor: dict[int, tuple[Executor, list[RunKey]]] = {}
+        for record in self.mirror.running.values():
+            executor = self.executor_for(record)
+            by_executor.setdefault(id(executor), (executor, []))[1].append(_key(record))
+        for executor, keys in by_executor.values():
+            await self.reconciled(await executor.reconcile(keys))
+
+    async def reconciled(self, found: Reconciled) -> None:
+        """Act on what an executor found: record the ends, relaunch what never started."""
         for end in found.ended:
             await self.on_end(end)
         for key in found.unknown:
             record = self.mirror.running.get(key.job_id)
-            if record is None:
+            if record is None or record.restart_count != key.restart_count:
                 continue
             if record.intent:  # asked to stop before it ever started: end it now
                 await self.on_end(RunEnd(key=key, cause=EndCause.KILLED, end_time=self.clock.now()))
             else:
                 await self._launch([record])
         log.info(
-            "recovered: %d running adopted, %d ended while down, %d relaunched",
+            "reconciled: %d running adopted, %d ended unseen, %d launched again",
             len(found.running), len(found.ended), len(found.unknown),
         )  # fmt: skip
 
@@ -343,7 +377,7 @@ class Controller:
         self.stats.backfill_starts += sum(1 for s in plan.starts if s.backfilled)
         victims = [r for r in started if r.intent == "preempt"]
         for victim in victims:
-            await self.executor.kill(_key(victim))
+            await self.kill(victim)
         await self._launch([r for r in started if r.intent == ""])
 
     async def _launch(self, records: Iterable[JobRecord]) -> None:
@@ -360,11 +394,11 @@ class Controller:
             key = spec.key
             self._launching.add(record.job_id)
             try:
-                await self.executor.launch(spec)
+                await self.executor_for(record).launch(spec)
             finally:
                 self._launching.discard(record.job_id)
             if record.intent and record.restart_count == key.restart_count:
-                await self.executor.kill(key)  # cancelled while it was being launched
+                await self.kill(record)  # cancelled while it was being launched
 
     # -- ends -------------------------------------------------------------------------------
 
@@ -424,7 +458,7 @@ class Controller:
             if record.start_time is None or record.job_id in self._launching:
                 continue
             if now > record.start_time + record.request.time_limit_s + grace:
-                await self.executor.kill(_key(record))
+                await self.kill(record)
 
     def purge(self) -> None:
         """Drop finished jobs older than MinJobAge from the mirror (the store keeps them)."""

@@ -7,7 +7,7 @@ APScheduler 3 (``AsyncIOScheduler``; 4.x is still a pre-release).
 | time limits | 15 s | a backstop to the executors' own enforcement |
 | fair-share decay | ``usage_flush_interval`` | decay the usage, write it to the store |
 | accounting roll-up | 30 s | jobs finished before ``MinJobAge`` leave the mirror, not the store |
-| heartbeats | 15 s | the executor's health (remote nodes: `berth node`, a later issue) |
+| heartbeats | 5 s | ``berth node`` agents silent for ``heartbeat_timeout``: node DOWN, runs LOST |
 """
 
 from __future__ import annotations
@@ -29,10 +29,13 @@ class Loops:
         self.controller = controller
         self._scheduler: AsyncIOScheduler | None = None
         self._pass_task: asyncio.Task[None] | None = None
+        self._started = 0
 
     async def start(self) -> None:
         ctl = self.controller
-        await ctl.executor.start(ctl.on_end)
+        self._started = ctl.clock.now()
+        for executor in ctl.all_executors():
+            await executor.start(ctl.on_end)
         await ctl.recover()
         self._pass_task = asyncio.get_running_loop().create_task(ctl.run_forever())
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone="UTC")
@@ -40,8 +43,15 @@ class Loops:
         self._every(scheduler, ctl.settings.usage_flush_interval_s, "fair-share decay",
                     ctl.flush_usage)  # fmt: skip
         self._every(scheduler, 30, "accounting roll-up", self._purge)
+        self._every(scheduler, 5, "heartbeats", self._heartbeats)
         scheduler.start()
         self._scheduler = scheduler
+
+    async def _heartbeats(self) -> None:
+        from daemon.agents import check_heartbeats
+
+        ctl = self.controller
+        await check_heartbeats(ctl, ctl.settings.heartbeat_timeout_s, self._started)
 
     async def _purge(self) -> None:
         self.controller.purge()
@@ -68,4 +78,5 @@ class Loops:
                 await self._pass_task
         ctl = self.controller
         await ctl.flush_usage()
-        await ctl.executor.stop()
+        for executor in ctl.all_executors():
+            await executor.stop()

@@ -26,10 +26,18 @@ class DaemonError(Exception):
     """The daemon cannot start; the message says why and what to do."""
 
 
-def make_executor(site: Site) -> Executor:
+def make_executors(site: Site) -> dict[str, Executor]:
+    """This host's executor for its own node; a `RemoteExecutor` for every other node."""
     from daemon.executors.process import ProcessExecutor
+    from daemon.remote import RemoteExecutor
 
-    return ProcessExecutor(site.settings.runs_dir, node_name=site.local_node.name)
+    local = site.local_node
+    executors: dict[str, Executor] = {
+        node.name: RemoteExecutor(node.name) for node in site.cluster.nodes if node is not local
+    }
+    if local is not None:
+        executors[local.name] = ProcessExecutor(site.settings.runs_dir, node_name=local.name)
+    return executors
 
 
 def _claim_socket(path: Path) -> None:
@@ -54,7 +62,7 @@ async def serve(home: Path, *, ready: asyncio.Event | None = None) -> None:
     settings.runs_dir.mkdir(exist_ok=True)
     database = Database(settings.database_url)
     database.migrate()
-    controller = Controller(site, database, make_executor(site), SystemClock())
+    controller = Controller(site, database, make_executors(site), SystemClock())
     controller.load()
     app = create_app(controller)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)

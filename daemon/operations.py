@@ -167,7 +167,8 @@ async def cancel(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
         target = "batch" if body.get("batch_only") else "full" if body.get("full") else "steps"
         return await _signal(ctl, chosen, signum, target, not_found)
     now = ctl.clock.now()
-    cancelled, changed, events, kills = [], [], [], []
+    cancelled, changed, events = [], [], []
+    kills: list[JobRecord] = []
     for record in chosen:
         if record.state is JobState.PENDING:
             record.state = JobState.CANCELLED
@@ -175,7 +176,7 @@ async def cancel(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
         elif record.state is JobState.RUNNING and not record.intent:
             record.intent = "cancel"
             record.state = JobState.COMPLETING
-            kills.append(RunKey(job_id=record.job_id, restart_count=record.restart_count))
+            kills.append(record)
         else:
             continue
         record.cancelled_by = caller.uid
@@ -185,8 +186,8 @@ async def cancel(ctl: Controller, caller: Caller, body: Any) -> dict[str, Any]:
     if changed:
         await ctl.change(changed, events)
         ctl.notify()
-    for key in kills:
-        await ctl.executor.kill(key)
+    for record in kills:
+        await ctl.kill(record)
     return {"cancelled": cancelled, "signalled": [], "not_found": not_found}
 
 
@@ -206,7 +207,8 @@ async def _signal(
         elif target == "steps":
             sent = await signal_steps(ctl, record, signum)
         else:
-            sent = await ctl.executor.signal(key, signum, batch_only=target == "batch")
+            executor = ctl.executor_for(record)
+            sent = await executor.signal(key, signum, batch_only=target == "batch")
         if sent:
             signalled.append(record.job_id)
         else:
@@ -298,7 +300,7 @@ async def requeue(ctl: Controller, caller: Caller, text: str) -> list[int]:
     events = [Event(r.job_id, now, r.state.value, "requeue requested") for r in stopping + finished]
     await ctl.change(stopping + finished, events)
     for record in stopping:
-        await ctl.executor.kill(RunKey(job_id=record.job_id, restart_count=record.restart_count))
+        await ctl.kill(record)
     ctl.notify()
     return [r.job_id for r in stopping + finished]
 

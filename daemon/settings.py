@@ -21,6 +21,10 @@ default, so a home with no ``berth.toml`` at all is a working single-node site (
     max_array_size = 1001       # MaxArraySize: array indices must be below it
     default_mem_per_cpu = "2G"  # memory for jobs that ask none (default: node mem / node cpus)
     usage_flush_interval = 60   # seconds between writes of fair-share usage to the store
+    heartbeat_timeout = 30      # a `berth node` silent this long goes DOWN, its jobs requeued
+
+Which nodes this daemon runs itself: ``node_name``; without it, the only node of a one-node
+cluster, or the node named like this host. Every other node is served by a ``berth node`` agent.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from scheduler import ConfigError, parse_memory_mb
 _KEYS = (
     "database_url", "socket", "tcp", "admins", "executor", "node_name", "cluster_name",
     "min_job_age", "kill_wait", "requeue_delay", "pass_debounce", "pass_interval",
-    "max_array_size", "default_mem_per_cpu", "usage_flush_interval",
+    "max_array_size", "default_mem_per_cpu", "usage_flush_interval", "heartbeat_timeout",
 )  # fmt: skip
 _EXECUTORS = ("auto", "process", "docker")
 
@@ -71,6 +75,7 @@ class Settings:
     max_array_size: int = 1001
     default_mem_per_cpu_mb: int | None = None
     usage_flush_interval_s: int = 60
+    heartbeat_timeout_s: int = 30
     source: str = field(default="", compare=False)
 
     @property
@@ -138,6 +143,7 @@ def settings_from_mapping(home: Path, table: Mapping[str, Any], *, source: str =
         max_array_size=seconds("max_array_size", 1001, minimum=1),
         default_mem_per_cpu_mb=default_mem,
         usage_flush_interval_s=seconds("usage_flush_interval", 60, minimum=1),
+        heartbeat_timeout_s=seconds("heartbeat_timeout", 30, minimum=1),
         source=source,
     )
 

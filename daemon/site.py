@@ -43,12 +43,16 @@ class Site:
         return self.policy.limits
 
     @property
-    def local_node(self) -> Node:
-        """The node this daemon's own executor runs jobs on."""
+    def local_node(self) -> Node | None:
+        """The node this daemon's own executor runs jobs on: ``node_name``, else the only node,
+        else the node named like this host; None when every node has its own ``berth node``."""
         wanted = self.settings.node_name
         if wanted is not None:
-            return self.cluster.node(wanted)
-        return self.cluster.nodes[0]
+            return self.cluster.node(wanted) if wanted else None
+        if len(self.cluster.nodes) == 1:
+            return self.cluster.nodes[0]
+        host = socket.gethostname().split(".")[0]
+        return next((node for node in self.cluster.nodes if node.name == host), None)
 
 
 def load_site(home: Path) -> Site:
@@ -66,11 +70,12 @@ def load_site(home: Path) -> Site:
     cluster = (
         cluster_from_mapping(data, source=source) if "nodes" in data else _this_machine()
     )
-    if settings.node_name is not None and settings.node_name not in cluster.node_names:
+    names = [node.name for node in cluster.nodes]
+    if settings.node_name and settings.node_name not in names:
         raise ConfigError(
             "daemon", "node_name",
-            f"names {settings.node_name!r}, which is not a [[nodes]] entry "
-            f"({', '.join(cluster.node_names)})",
+            f"names {settings.node_name!r}, which is not a [[nodes]] entry ({', '.join(names)}); "
+            'name one, or "" when every node runs `berth node`',
             source=source,
         )  # fmt: skip
     policy = policy_from_mapping(data.get("policy", {}), _limits(home))

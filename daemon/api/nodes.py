@@ -114,3 +114,13 @@ async def config(request: web.Request) -> web.Response:
         "AccountingStorageType": "accounting_storage/berth",
     }
     return web.json_response({"config": values})
+
+
+@routes.post("/v1/agent/heartbeat")
+async def agent_heartbeat(request: web.Request) -> web.Response:
+    """A ``berth node`` agent's heartbeat: its runs and ends in, its orders out."""
+    from daemon.agents import heartbeat
+
+    ctl = request.app[CONTROLLER]
+    body = await request.json()
+    return web.json_response(await heartbeat(ctl, caller_of(request), body))
