@@ -11,7 +11,7 @@ from daemon import operations as ops
 from daemon import steps
 from daemon.api.errors import caller_of
 from daemon.api.keys import CONTROLLER
-from daemon.api.serialize import job_json
+from daemon.api.serialize import job_fields, job_json
 from daemon.errors import BadRequest, NotFound
 from daemon.records import JobRecord
 from daemon.store import repository as repo
@@ -40,7 +40,7 @@ async def submit(request: web.Request) -> web.Response:
 async def list_jobs(request: web.Request) -> web.Response:
     """Pending and running jobs (``all=1`` adds those finished within MinJobAge), filtered by
     ``user``, ``state``, ``partition``, ``name`` and ``ids`` (comma lists; ``123`` names every
-    task of array 123, ``123_4`` one task)."""
+    task of array 123, ``123_4`` one task); ``fields`` (a comma list) returns only those keys."""
     caller_of(request)
     ctl = request.app[CONTROLLER]
     ids = _list_param(request, "ids")
@@ -65,7 +65,12 @@ async def list_jobs(request: web.Request) -> web.Response:
         )
 
     cluster = ctl.site.cluster
-    jobs = [job_json(r, cluster) for r in sorted(pool, key=lambda r: r.job_id) if wanted(r)]
+    chosen = sorted((r for r in pool if wanted(r)), key=lambda r: r.job_id)
+    fields = _list_param(request, "fields")
+    if fields:
+        jobs = [job_fields(r, cluster, fields) for r in chosen]
+    else:
+        jobs = [job_json(r, cluster) for r in chosen]
     return web.json_response({"jobs": jobs})
 
 

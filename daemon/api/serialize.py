@@ -106,3 +106,52 @@ def _with_batch_step(record: JobRecord, steps: list[dict[str, Any]]) -> list[dic
         "node_list": record.allocation.node_names[0] if record.allocation else "",
     }  # fmt: skip
     return [batch, *listed]
+
+
+def _pending_only(record: JobRecord, value: Any, otherwise: Any) -> Any:
+    return value if record.state is JobState.PENDING else otherwise
+
+
+# Cheap getters for the keys listings ask for most (``squeue -o``): a listing that names its
+# ``fields`` builds and sends only those, a fraction of the full resource per job.
+_GETTERS: dict[str, Any] = {
+    "job_id": lambda r: r.job_id,
+    "array_job_id": lambda r: r.request.array_job_id,
+    "array_task_id": lambda r: r.request.array_task_id,
+    "array_throttle": lambda r: r.request.array_throttle,
+    "name": lambda r: r.request.name,
+    "user": lambda r: r.request.user,
+    "uid": lambda r: r.uid,
+    "account": lambda r: r.request.account,
+    "partition": lambda r: r.request.partition,
+    "qos": lambda r: r.request.qos,
+    "state": lambda r: r.state.value,
+    "reason": lambda r: _pending_only(r, r.reason, "None"),
+    "priority": lambda r: r.priority,
+    "submit_time": lambda r: r.request.submit_time,
+    "start_time": lambda r: r.start_time,
+    "end_time": lambda r: r.end_time,
+    "estimated_start": lambda r: _pending_only(r, r.estimated_start, None),
+    "time_limit_s": lambda r: r.request.time_limit_s,
+    "nodes": lambda r: r.request.nodes,
+    "tasks": lambda r: r.request.tasks,
+    "cpus_per_task": lambda r: r.request.cpus_per_task,
+    "mem_mb": lambda r: r.request.mem_mb,
+    "gpus_per_node": lambda r: r.request.gpus_per_node,
+    "node_list": lambda r: compress_hostlist(r.allocation.node_names) if r.allocation else "",
+    "exit_code": lambda r: r.exit_code,
+    "exit_signal": lambda r: r.exit_signal,
+    "hold": lambda r: r.request.hold.value,
+    "nice": lambda r: r.request.nice,
+    "restart_count": lambda r: r.restart_count,
+    "workdir": lambda r: r.workdir,
+}
+
+
+def job_fields(record: JobRecord, cluster: Cluster, names: list[str]) -> dict[str, Any]:
+    """Only ``names`` of the job resource (unknown names are left out; heavy ones such as
+    ``allocation`` or ``steps`` are built from the full resource)."""
+    if all(name in _GETTERS for name in names):
+        return {name: _GETTERS[name](record) for name in names}
+    full = job_json(record, cluster)
+    return {name: full[name] for name in names if name in full}

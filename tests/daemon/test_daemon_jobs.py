@@ -236,3 +236,11 @@ def test_scancel_signal_reaches_registered_steps_not_the_batch_shell(daemon: Dae
     steps = daemon.job(job_id)["steps"]
     assert [s["step_id"] for s in steps] == ["batch", "0"]
     assert steps[0]["state"] == "COMPLETED"
+
+
+def test_a_listing_can_ask_for_only_some_fields(daemon: Daemon) -> None:
+    job_id = daemon.submit(SH + "true\n", hold=True, name="few")
+    jobs = daemon.client().get("/v1/jobs", ids=str(job_id), fields="job_id,state,reason,steps")
+    assert jobs["jobs"] == [{"job_id": job_id, "state": "PENDING", "reason": "JobHeldUser",
+                             "steps": []}]  # fmt: skip
+    daemon.client().post("/v1/jobs/cancel", {"ids": [str(job_id)]})
