@@ -163,12 +163,12 @@ class Mirror:
                     wanted.add(dependency.job_id)
         finished = []
         for job_id in sorted(wanted):
-            record = self.jobs.get(job_id)
-            if record is not None and not record.active:
+            target = self.jobs.get(job_id)
+            if target is not None and not target.active:
                 finished.append(
-                    FinishedJob(job_id=job_id, state=record.state, exit_code=record.exit_code)
+                    FinishedJob(job_id=job_id, state=target.state, exit_code=target.exit_code)
                 )
-            elif record is None and job_id in self.finished_targets:
+            elif target is None and job_id in self.finished_targets:
                 finished.append(self.finished_targets[job_id])
         snapshot = Snapshot(
             cluster=self.cluster_view(),

@@ -9,6 +9,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from daemon.auth import AuthError, Caller, caller_for, peer_credentials, verify_token
 from daemon.errors import Refused
@@ -40,9 +41,6 @@ async def refusals(request: web.Request, handler: Handler) -> web.StreamResponse
         return error_response(
             500, "internal", "the daemon failed on this request; its log has the details"
         )
-
-
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 
 def identify(

@@ -32,8 +32,9 @@ class SchemaTooNew(RuntimeError):
 def current_version(connection: Connection) -> int:
     if not connection.dialect.has_table(connection, MetaRow.__tablename__):
         return 0
+    table = MetaRow.__table__  # type: ignore[attr-defined]
     value = connection.execute(
-        select(MetaRow.value).where(MetaRow.key == "schema_version")  # type: ignore[arg-type]
+        select(table.c.value).where(table.c.key == "schema_version")
     ).scalar_one_or_none()
     return int(value) if value is not None else 0
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Table, and_, delete, func, or_, select, update
 
 from daemon.records import ACTIVE, JobRecord, from_row, to_row
 from daemon.store.tables import (
@@ -156,7 +156,7 @@ def accounting(
 ) -> list[JobRecord]:
     """Jobs for ``sacct``: ``ids`` match a job id or an array's id (every task of it); without
     ids, the jobs that were eligible or running in ``[start, end]`` (Slurm's window)."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if users:
         conditions.append(JOBS.c.user.in_(list(users)))
     if ids or array_ids:
@@ -225,7 +225,7 @@ def load_usage(connection: Connection) -> list[tuple[str, str, float, int]]:
     rows = connection.execute(
         select(USAGE.c.user, USAGE.c.account, USAGE.c.usage, USAGE.c.updated_at)
     )
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
 
 
 def save_usage(
