@@ -86,6 +86,7 @@ class Controller:
         self._first_event_since: int | None = None
         self._wake = asyncio.Event()
         self._launching: set[int] = set()
+        self._users: set[str] = set()
         self._inserts: list[tuple[tuple[list[JobRecord], str, str], asyncio.Future[None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.last_plan = Plan()
@@ -133,6 +134,9 @@ class Controller:
             self.mirror.usage_time = now
         self._load_dependency_targets()
         self._last_pass = now
+        self._users = {row["name"] for row in self.db.read_now(repo.users)}
+        accounts = sorted(self.site.limits.accounts)
+        self.db.write_now(lambda c: repo.save_inventory(c, self.site.cluster, accounts))
 
     def _load_dependency_targets(self) -> None:
         wanted = {
@@ -283,6 +287,11 @@ class Controller:
         environment = json.dumps(dict(draft.environment), separators=(",", ":"))
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._inserts.append(((records, draft.script, environment), future))
+        first = records[0]
+        if first.user not in self._users:  # the users table learns who submits
+            self._users.add(first.user)
+            user, uid, account = first.user, first.uid, first.request.account
+            self.spawn(self.db.write(lambda c: repo.remember_user(c, user, uid, account)))
         if len(self._inserts) == 1:
             self.spawn(self._flush_inserts())
         await future

@@ -16,13 +16,17 @@ from sqlalchemy import ColumnElement, Connection, Table, and_, delete, func, or_
 
 from daemon.records import ACTIVE, JobRecord, from_row, to_row
 from daemon.store.tables import (
+    AccountRow,
+    GpuRow,
     JobEventRow,
     JobRow,
     MetaRow,
     NodeRow,
     StepRow,
     UsageRow,
+    UserRow,
 )
+from scheduler import Cluster
 
 
 def _table(model: Any) -> Table:
@@ -36,6 +40,9 @@ STEPS = _table(StepRow)
 NODES = _table(NodeRow)
 USAGE = _table(UsageRow)
 META = _table(MetaRow)
+GPUS = _table(GpuRow)
+ACCOUNTS = _table(AccountRow)
+USERS = _table(UserRow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +226,35 @@ def set_node_state(connection: Connection, name: str, state: str, reason: str, n
     connection.execute(
         NODES.insert().values(name=name, state=state, reason=reason, updated_at=now)
     )
+
+
+def save_inventory(connection: Connection, cluster: Cluster, accounts: Sequence[str]) -> None:
+    """The configured GPUs (by node and index, with UUID and model) and accounts, as of this
+    start: what accounting and ``sinfo`` read about the site even while the daemon is down."""
+    connection.execute(delete(GPUS))
+    rows = [
+        {"node": node.name, "index": gpu.index, "uuid": gpu.uuid, "model": gpu.model,
+         "memory_mb": gpu.memory_mb, "health": "ok"}
+        for node in cluster.nodes
+        for gpu in node.gpus
+    ]  # fmt: skip
+    if rows:
+        connection.execute(GPUS.insert(), rows)
+    known = set(connection.execute(select(ACCOUNTS.c.name)).scalars())
+    new = [{"name": name, "parent": "root", "shares": 1} for name in accounts if name not in known]
+    if new:
+        connection.execute(ACCOUNTS.insert(), new)
+
+
+def remember_user(connection: Connection, name: str, uid: int, account: str) -> None:
+    """A user the daemon has seen submit (``sacctmgr list user`` answers from here)."""
+    if connection.execute(select(USERS.c.name).where(USERS.c.name == name)).first() is None:
+        connection.execute(USERS.insert().values(name=name, uid=uid, default_account=account))
+
+
+def users(connection: Connection) -> list[dict[str, Any]]:
+    rows = connection.execute(select(USERS.c.name, USERS.c.uid, USERS.c.default_account))
+    return [{"name": n, "uid": u, "default_account": a} for n, u, a in rows]
 
 
 def load_usage(connection: Connection) -> list[tuple[str, str, float, int]]:

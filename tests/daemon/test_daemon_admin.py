@@ -101,3 +101,25 @@ def test_a_refused_update_changes_nothing(daemon: Daemon) -> None:
                                 body={"time": "5:00:00", "name": "lost"})  # fmt: skip
     job = daemon.job(job_id)
     assert (job["time_limit_s"], job["name"]) == (1800, "keep")
+
+
+def test_a_begin_time_holds_the_job_until_then(daemon: Daemon) -> None:
+    begin = int(time.time()) + 4
+    job_id = daemon.submit("#!/bin/sh\ntrue\n", begin_time=begin)
+    daemon.wait_for(lambda: daemon.job(job_id)["reason"] == "BeginTime", what="BeginTime")
+    job = daemon.wait_state(job_id)
+    assert job["state"] == "COMPLETED"
+    assert job["start_time"] >= begin
+
+
+def test_the_store_keeps_the_inventory_and_the_users_it_has_seen(daemon: Daemon) -> None:
+    from sqlalchemy import create_engine, text
+
+    daemon.submit("#!/bin/sh\ntrue\n", hold=True)
+    engine = create_engine(f"sqlite:///{daemon.home / 'berth.db'}")
+    with engine.connect() as connection:
+        gpus = connection.execute(text('SELECT node, "index" FROM gpus ORDER BY 2')).all()
+        users = connection.execute(text("SELECT name FROM users")).scalars().all()
+    engine.dispose()
+    assert [tuple(g) for g in gpus] == [("node1", 0), ("node1", 1)]
+    assert "root" in users
