@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 
+from cli.client import ApiError, Client
 from tests.daemon.harness import CONFIG, TERMINAL, Daemon
 
 BIG_NODE = CONFIG.replace("cpus = 4", "cpus = 16").replace('mem = "4G"', 'mem = "16G"')
@@ -36,5 +38,39 @@ def test_sigkill_mid_batch_then_restart_every_job_ends_exactly_once() -> None:
         for job_id in ids[::20]:
             events = [e["state"] for e in client.get(f"/v1/jobs/{job_id}/events")["events"]]
             assert events == ["PENDING", "RUNNING", "COMPLETED"], (job_id, events)
+    finally:
+        daemon.stop()
+
+
+def test_sigkill_during_a_burst_of_submissions_loses_no_acknowledged_job() -> None:
+    daemon = Daemon(BIG_NODE)
+    ledger = daemon.work / "burst"
+    script = f"#!/bin/sh\necho $SLURM_JOB_ID >> {ledger}\n"
+    acknowledged: list[int] = []
+    daemon.start()
+    try:
+        stop = threading.Event()
+
+        def submit_forever() -> None:
+            with Client(daemon.socket, timeout=5) as client:
+                body = {"script": script, "workdir": str(daemon.work)}
+                while not stop.is_set():
+                    try:
+                        acknowledged.append(client.post("/v1/jobs", body)["job_id"])
+                    except ApiError:
+                        return  # the daemon died under us: what was acknowledged must survive
+
+        submitter = threading.Thread(target=submit_forever)
+        submitter.start()
+        daemon.wait_for(lambda: len(acknowledged) >= 30, what="30 acknowledged submissions")
+        daemon.kill9()
+        stop.set()
+        submitter.join(timeout=10)
+        daemon.start()
+        for job_id in acknowledged:
+            assert daemon.wait_state(job_id, TERMINAL, timeout=60)["state"] == "COMPLETED"
+        runs = Counter(int(line) for line in ledger.read_text().split())
+        assert set(acknowledged) <= set(runs)
+        assert max(runs.values()) == 1
     finally:
         daemon.stop()
