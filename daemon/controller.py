@@ -356,6 +356,7 @@ class Controller:
                 record.estimated_start = entry.estimated_start
                 record.planned_nodes = entry.planned_nodes
         started: list[JobRecord] = []
+        victims: list[JobRecord] = []
         events: list[Event] = []
         for start in plan.starts:
             record = self.mirror.pending.get(start.job_id)
@@ -378,16 +379,15 @@ class Controller:
                 victim.intent = "preempt"
                 why = f"preempted by {preempt.for_job_id}"
                 events.append(Event(victim.job_id, now, victim.state.value, why))
-                started.append(victim)
-        if not started:
+                victims.append(victim)
+        if not started and not victims:
             return
-        await self.change(started, events)
-        self.stats.starts += sum(1 for s in plan.starts if s.job_id in self.mirror.running)
-        self.stats.backfill_starts += sum(1 for s in plan.starts if s.backfilled)
-        victims = [r for r in started if r.intent == "preempt"]
+        await self.change(started + victims, events)
+        self.stats.starts += len(started)
+        self.stats.backfill_starts += sum(1 for r in started if r.backfilled)
         for victim in victims:
             await self.kill(victim)
-        await self._launch([r for r in started if r.intent == ""])
+        await self._launch(started)
 
     async def _launch(self, records: Iterable[JobRecord]) -> None:
         records = list(records)
@@ -398,9 +398,13 @@ class Controller:
             lambda c: {job_id: repo.load_launch_inputs(c, job_id) for job_id in ids}
         )
         for record in records:
+            key = _key(record)
+            if record.intent:  # cancelled or requeued after it was recorded RUNNING, before
+                # it was launched: it never runs, and its end is recorded now
+                await self.on_end(RunEnd(key=key, cause=EndCause.KILLED, end_time=self.clock.now()))
+                continue
             script, environment = inputs[record.job_id]
             spec = launch_spec(record, script, environment, self.site)
-            key = spec.key
             self._launching.add(record.job_id)
             try:
                 await self.executor_for(record).launch(spec)
@@ -442,10 +446,28 @@ class Controller:
         await self.db.write(lambda c: repo.close_steps(c, record.job_id, final, now))
         self.notify()
 
+    async def warn_steps(self) -> None:
+        """``--signal=SIG@T`` without ``B:``: at T seconds before the time limit the signal goes
+        to the job's steps (``srun``), not the batch shell, as Slurm targets it. (``B:`` is
+        the executor's: its supervisor signals the batch shell even while the daemon is down.)"""
+        from daemon.steps import signal_steps
+
+        now = self.clock.now()
+        for record in list(self.mirror.running.values()):
+            spec = record.signal
+            if spec is None or spec.batch_only or record.signal_sent or record.intent:
+                continue
+            if record.start_time is None:
+                continue
+            if now >= record.start_time + record.request.time_limit_s - spec.before_s:
+                record.signal_sent = True
+                await signal_steps(self, record, spec.signum)
+
     def _requeue(self, record: JobRecord, now: int) -> None:
         """Back to PENDING under the same id; eligible after ``requeue_delay`` (Slurm: BeginTime,
         about 120 s), output appended from now on."""
         record.state = JobState.PENDING
+        record.signal_sent = False
         record.restart_count += 1
         record.start_time = None
         record.end_time = None

@@ -83,9 +83,11 @@ def launch_spec(
         deadline=record.start_time + request.time_limit_s,
         kill_wait_s=site.settings.kill_wait_s,
         image=record.image,
-        signal_number=None if signal is None else signal.signum,
-        signal_before_s=0 if signal is None else signal.before_s,
-        signal_batch_only=False if signal is None else signal.batch_only,
+        # The supervisor delivers --signal=B:SIG@T to the batch shell; without B: the signal is
+        # for the job's steps, which the controller knows and signals (Controller.warn_steps).
+        signal_number=signal.signum if signal is not None and signal.batch_only else None,
+        signal_before_s=signal.before_s if signal is not None and signal.batch_only else 0,
+        signal_batch_only=True,
     )
 
 

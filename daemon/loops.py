@@ -7,6 +7,7 @@ APScheduler 3 (``AsyncIOScheduler``; 4.x is still a pre-release).
 | time limits | 15 s | a backstop to the executors' own enforcement |
 | fair-share decay | ``usage_flush_interval`` | decay the usage, write it to the store |
 | accounting roll-up | 30 s | jobs finished before ``MinJobAge`` leave the mirror, not the store |
+| step warnings | 1 s | ``--signal=SIG@T`` to the steps of jobs T seconds from their limit |
 | heartbeats | 5 s | ``berth node`` agents silent for ``heartbeat_timeout``: node DOWN, runs LOST |
 """
 
@@ -44,6 +45,7 @@ class Loops:
                     ctl.flush_usage)  # fmt: skip
         self._every(scheduler, 30, "accounting roll-up", self._purge)
         self._every(scheduler, 5, "heartbeats", self._heartbeats)
+        self._every(scheduler, 1, "step warnings", ctl.warn_steps)
         scheduler.start()
         self._scheduler = scheduler
 

@@ -79,6 +79,7 @@ class JobRecord:
     signal: SignalSpec | None = None
     array: ArraySpec | None = None
     message: str = ""  # the last event's explanation (launch failure, node failure)
+    signal_sent: bool = False  # --signal=SIG@T (steps) delivered for this run
     version: int = field(default=0, compare=False)  # bumped on every change
 
     @property

@@ -155,10 +155,9 @@ def test_metrics_and_openapi_describe_the_daemon(daemon: Daemon) -> None:
     document = client.get("/v1/openapi.json")
     assert "post" in document["paths"]["/v1/jobs"]
     assert "/v1/jobs/{id}/requeue" in document["paths"]
-    connection = client._connection
-    assert connection is not None
-    connection.request("GET", "/metrics")
-    text = connection.getresponse().read().decode()
+    status, body = client.raw("GET", "/metrics")
+    assert status == 200
+    text = body.decode()
     assert "# TYPE berth_jobs gauge" in text
     assert 'berth_gpus{node="node1",state="free"}' in text
 
@@ -207,8 +206,10 @@ def test_a_user_cannot_cancel_another_users_job(daemon: Daemon) -> None:
     daemon.client().post("/v1/jobs/cancel", {"ids": [str(job_id)]})
 
 
-def test_scancel_signal_reaches_registered_steps_not_the_batch_shell(daemon: Daemon) -> None:
-    marker, ready = daemon.work / "signals", daemon.work / "step.ready"
+def _step_job(daemon: Daemon, tag: str) -> tuple[str, Path, Path]:
+    """A batch script whose one step (a Python process registered like srun) records a USR1,
+    and whose batch shell traps USR1 too: which one got it says where the signal went."""
+    marker, ready = daemon.work / f"{tag}.signals", daemon.work / f"{tag}.ready"
     repo_root = Path(__file__).resolve().parents[2]
     step = (
         "import os, signal, sys, time\n"
@@ -221,11 +222,16 @@ def test_scancel_signal_reaches_registered_steps_not_the_batch_shell(daemon: Dae
         f"open({str(ready)!r}, 'w').write(str(reply['step_id']))\n"
         "time.sleep(30)\n"
     )
-    (daemon.work / "step.py").write_text(step)
+    (daemon.work / f"{tag}.py").write_text(step)
     script = SH + (
         f"trap 'echo batch got USR1 >> {marker}' USR1\n"
-        f"PYTHONPATH={repo_root} {sys.executable} {daemon.work / 'step.py'}\n"
+        f"PYTHONPATH={repo_root} {sys.executable} {daemon.work / f'{tag}.py'}\n"
     )
+    return script, marker, ready
+
+
+def test_scancel_signal_reaches_registered_steps_not_the_batch_shell(daemon: Daemon) -> None:
+    script, marker, ready = _step_job(daemon, "scancel")
     job_id = daemon.submit(script)
     daemon.wait_for(ready.exists, what="the step registered")
     assert ready.read_text() == "0"
@@ -238,9 +244,37 @@ def test_scancel_signal_reaches_registered_steps_not_the_batch_shell(daemon: Dae
     assert steps[0]["state"] == "COMPLETED"
 
 
+def test_signal_before_the_time_limit_goes_to_the_steps(daemon: Daemon) -> None:
+    script, marker, ready = _step_job(daemon, "warning")
+    job_id = daemon.submit(script, time="0:12", signal={"signum": 10, "seconds": 10})
+    job = daemon.wait_state(job_id, timeout=30)
+    assert job["state"] == "COMPLETED"  # the step exited on the warning, before the limit
+    assert marker.read_text() == "step got USR1\n"
+    assert job["end_time"] - job["start_time"] < 10
+
+
 def test_a_listing_can_ask_for_only_some_fields(daemon: Daemon) -> None:
     job_id = daemon.submit(SH + "true\n", hold=True, name="few")
     jobs = daemon.client().get("/v1/jobs", ids=str(job_id), fields="job_id,state,reason,steps")
     assert jobs["jobs"] == [{"job_id": job_id, "state": "PENDING", "reason": "JobHeldUser",
                              "steps": []}]  # fmt: skip
     daemon.client().post("/v1/jobs/cancel", {"ids": [str(job_id)]})
+
+
+def test_cancel_right_after_a_start_is_never_lost(daemon: Daemon) -> None:
+    """A cancel that lands between "recorded RUNNING" and "process started" must still end
+    the job (CANCELLED, and its process gone), whichever side of the launch it falls on."""
+    marker = daemon.work / "late-cancel"
+    ids = [daemon.submit(SH + f"echo $SLURM_JOB_ID >> {marker}\nsleep 30\n") for _ in range(4)]
+    client = daemon.client()
+    pending = set(ids)
+    deadline = time.monotonic() + 30
+    while pending and time.monotonic() < deadline:
+        jobs = client.get("/v1/jobs", ids=",".join(map(str, pending)), fields="job_id,state")
+        for job in jobs["jobs"]:
+            if job["state"] == "RUNNING":  # cancel at the first sight of RUNNING
+                client.post("/v1/jobs/cancel", {"ids": [str(job["job_id"])]})
+                pending.discard(job["job_id"])
+    assert not pending
+    for job_id in ids:
+        assert daemon.wait_state(job_id, timeout=20)["state"] == "CANCELLED"
