@@ -16,23 +16,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MAX_ARRAY_SIZE = 1001  # Slurm's default MaxArraySize (SchedMD/slurm:src/common/read_config.h)
 _ITEM = re.compile(r"(\d+)(?:-(\d+)(?::(\d+))?)?")
 _JOB_ID = re.compile(r"(\d+)(?:_(\d+|\[[0-9,:\-]+\]))?(?:\.([a-z]+|\d+))?")
 
 
-@dataclass(frozen=True, slots=True)
-class ArraySpec:
+class ArraySpec(NamedTuple):
     """The expanded ``--array``: sorted unique task ids and the ``%`` throttle (or ``None``)."""
 
     indices: tuple[int, ...]
     throttle: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class JobRef:
+class JobRef(NamedTuple):
     """One id of a job list: ``123_[1-3].batch`` -> job 123, tasks (1, 2, 3), step ``batch``."""
 
     job_id: int

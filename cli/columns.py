@@ -16,7 +16,7 @@ natural width.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cli.options import CommandError
 
@@ -27,8 +27,7 @@ class FormatError(CommandError):
     """A format string with a field the command does not know."""
 
 
-@dataclass(frozen=True, slots=True)
-class Column:
+class Column(NamedTuple):
     """One field of a format: its key (a letter, or a ``-O`` name), width (0 = natural),
     justification and the literal text printed after it."""
 
@@ -38,8 +37,7 @@ class Column:
     suffix: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Layout:
+class Layout(NamedTuple):
     prefix: str
     columns: tuple[Column, ...]
 

@@ -60,3 +60,51 @@ def _group(key: tuple[str, str, int], numbers: list[int]) -> str:
     if len(ordered) == 1:
         return f"{head}{ranges[0]}{tail}"
     return f"{head}[{','.join(ranges)}]{tail}"
+
+
+def expand_hostnames(text: str) -> list[str]:
+    """Slurm's host list form back to names, as ``scontrol show hostnames`` prints them:
+    ``"n[1-3,5],gpu[01-02],login"`` -> ``n1 n2 n3 n5 gpu01 gpu02 login`` (padding kept;
+    several bracket groups in one name multiply out, ``r[1-2]n[1-2]`` -> four names).
+
+    :raises ValueError: for an unbalanced bracket or a malformed range.
+    """
+    names: list[str] = []
+    for item in _split_top_level(text.replace(" ", ",")):
+        names.extend(_expand_one(item))
+    return names
+
+
+def _split_top_level(text: str) -> list[str]:
+    items: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in text:
+        depth += (char == "[") - (char == "]")
+        if depth < 0 or depth > 1:
+            raise ValueError(f"Invalid hostlist: {text}")
+        if char == "," and depth == 0:
+            items.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    if depth:
+        raise ValueError(f"Invalid hostlist: {text}")
+    items.append("".join(current))
+    return [item for item in items if item]
+
+
+def _expand_one(item: str) -> list[str]:
+    head, bracket, rest = item.partition("[")
+    if not bracket:
+        return [item]
+    inside, _, tail = rest.partition("]")
+    numbers: list[str] = []
+    for part in inside.split(","):
+        first, dash, last = part.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            raise ValueError(f"Invalid hostlist: {item}")
+        width = len(first) if first.startswith("0") else 0
+        stop = int(last) if dash else int(first)
+        numbers.extend(f"{n:0{width}d}" for n in range(int(first), stop + 1))
+    return [f"{head}{number}{name}" for number in numbers for name in _expand_one(tail)]

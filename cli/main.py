@@ -77,10 +77,36 @@ def _sim(argv: Sequence[str]) -> int:
     return sim_main(argv)
 
 
+# The friendlier twins of the Slurm-named commands: the same options and output, with Rich
+# tables when stdout is a terminal (see cli/table.py). name -> (module, what it is).
+TWINS: dict[str, tuple[str, str]] = {
+    "submit": ("sbatch", "submit a batch script (sbatch)"),
+    "queue": ("squeue", "list queued and running jobs (squeue)"),
+    "cancel": ("scancel", "cancel or signal jobs (scancel)"),
+    "info": ("sinfo", "partitions and nodes (sinfo)"),
+    "acct": ("sacct", "accounting of jobs and steps (sacct)"),
+    "control": ("scontrol", "show and change jobs, nodes, configuration (scontrol)"),
+}
+
+
+def _twin(name: str, argv: Sequence[str]) -> int:
+    from importlib import import_module
+
+    module = import_module(f"cli.{TWINS[name][0]}")
+    run = getattr(module, "run", None)
+    if run is not None:  # the listing commands draw Rich tables on a terminal
+        result: int = run(argv, rich=sys.stdout.isatty())
+    else:
+        result = module.main(argv)
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["sim"]:  # `berth sim` and `berth sim compare` parse their own options
         return _sim(arguments[1:])
+    if arguments[:1] and arguments[0] in TWINS:  # they parse their own (Slurm's) options
+        return _twin(arguments[0], arguments[1:])
     parser = argparse.ArgumentParser(prog="berth", description="Berth batch scheduler")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("version", help="print Berth's version").set_defaults(func=_version)
@@ -90,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "berth sim compare); see berth sim --help",
         add_help=False,
     ).set_defaults(func=lambda _: _sim([]))
+    for name, (_, summary) in TWINS.items():
+        commands.add_parser(name, help=summary, add_help=False)
     daemon = commands.add_parser(
         "daemon", help="run the controller: REST API on $BERTH_HOME/berth.sock, queue, executor"
     )

@@ -21,8 +21,8 @@ render` as ``sbatch: error: ...`` plus Slurm's ``Try "sbatch --help" ...`` line;
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 
 class CommandError(Exception):
@@ -50,8 +50,7 @@ class ArgKind(Enum):
     OPTIONAL = "optional"  # a value only as --opt=value or -oVALUE
 
 
-@dataclass(frozen=True, slots=True)
-class Option:
+class Option(NamedTuple):
     """One row of a table: ``names`` are long names without ``--``; ``short`` one letter or ""."""
 
     dest: str
@@ -68,16 +67,14 @@ class Option:
         return f"-{self.short}, {long}" if self.short and long else (long or f"-{self.short}")
 
 
-@dataclass(frozen=True, slots=True)
-class Occurrence:
+class Occurrence(NamedTuple):
     option: Option
     value: str | None
     spelled: str  # as written: "--time", "-t"
     source: str  # "command line" or "script"
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedArgs:
+class ParsedArgs(NamedTuple):
     """What a parse found: option occurrences in order, then the non-option words.
 
     `value` is the last occurrence's (a later option replaces an earlier one), `values` all of
@@ -227,7 +224,7 @@ class OptionTable:
         return "\n".join(lines) + "\n"
 
 
-def _o(
+def option(
     dest: str,
     names: str,
     short: str = "",
@@ -237,7 +234,11 @@ def _o(
     const: str | None = None,
     inert: bool = False,
 ) -> Option:
+    """One table row; ``names`` are the long names separated by spaces, without ``--``."""
     return Option(dest, tuple(names.split()), short, arg, help, const, inert)
+
+
+_o = option
 
 
 _NONE, _OPTIONAL = ArgKind.NONE, ArgKind.OPTIONAL

@@ -37,7 +37,7 @@ from cli.squeueformat import (
     time_used,
 )
 from cli.states import exit_code_text, state_with_requester
-from cli.timefmt import format_elapsed, format_timestamp
+from cli.timefmt import format_elapsed, format_limit_elapsed, format_timestamp, is_unlimited
 
 Job = Mapping[str, Any]
 _NAMES = tuple(FIELD_WIDTHS)
@@ -111,8 +111,10 @@ def format_sacct(
     header: bool = True,
     steps: bool = True,
     delimiter: str = "|",
+    select: Callable[[SacctRow], bool] | None = None,
 ) -> str:
-    """sacct's whole output for ``jobs`` (``steps=False`` is ``-X``)."""
+    """sacct's whole output for ``jobs`` (``steps=False`` is ``-X``); ``select`` keeps only
+    the rows it accepts (``-j 123.0`` asks for one step)."""
     chosen = list(fields) if fields is not None else parse_sacct_fields()
     lines: list[str] = []
     if header:
@@ -120,6 +122,8 @@ def format_sacct(
         if mode is SacctMode.FIXED:
             lines.append("".join("-" * abs(f.width or len(f.name)) + " " for f in chosen))
     for row in sacct_rows(jobs, steps=steps):
+        if select is not None and not select(row):
+            continue
         cells = [_cell(f, field_value(f.name, row, now), mode) for f in chosen]
         lines.append(_join(cells, mode, delimiter))
     return "".join(line + "\n" for line in lines)
@@ -238,7 +242,7 @@ _JOB_VALUES: dict[str, _Getter] = {
     "StdErr": _text("stderr"),
     "StdOut": _text("stdout"),
     "Submit": lambda r, n: format_timestamp(r.job.get("submit_time")),
-    "Timelimit": lambda r, n: format_elapsed(r.job.get("time_limit_s")),
+    "Timelimit": lambda r, n: format_limit_elapsed(r.job.get("time_limit_s")),
     "TimelimitRaw": lambda r, n: _limit_minutes(r.job),
     "UID": _text("uid"),
     "User": _text("user"),
@@ -248,7 +252,7 @@ _JOB_VALUES: dict[str, _Getter] = {
 
 def _limit_minutes(job: Job) -> str:
     limit = job.get("time_limit_s")
-    return "UNLIMITED" if limit is None else str(int(limit) // 60)
+    return "UNLIMITED" if limit is None or is_unlimited(limit) else str(int(limit) // 60)
 
 
 def _step(key: str) -> _Getter:

@@ -22,10 +22,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from cli.arrays import fold_ranges
+from cli.hostnames import compress_hostnames
 from cli.sacctformat import SacctRow, field_value
 from cli.squeueformat import QueueRow, cpus_text, gres_text, memory_text, queue_rows, time_used
 from cli.states import exit_code_text
-from cli.timefmt import format_elapsed, format_timestamp
+from cli.timefmt import format_elapsed, format_limit_elapsed, format_timestamp
 
 SECONDS_KEYS = frozenset(
     {"BatchStartTimeout", "InactiveLimit", "KillWait", "MessageTimeout", "MinJobAge",
@@ -80,7 +81,7 @@ def _block(row: QueueRow, now: int) -> str:
          "BatchFlag=1", "Reboot=0",
          f"ExitCode={exit_code_text(get('exit_code'), get('exit_signal'))}"],
         [f"RunTime={format_elapsed(time_used(job, now))}",
-         f"TimeLimit={'UNLIMITED' if limit is None else format_elapsed(limit)}", "TimeMin=N/A"],
+         f"TimeLimit={format_limit_elapsed(limit)}", "TimeMin=N/A"],
         [f"SubmitTime={format_timestamp(get('submit_time'))}",
          f"EligibleTime={format_timestamp(get('eligible_time'))}"],
         [f"StartTime={format_timestamp(start)}", f"EndTime={format_timestamp(get('end_time'))}",
@@ -106,3 +107,61 @@ def _block(row: QueueRow, now: int) -> str:
     if get("image"):
         lines.append([f"ContainerImage={get('image')}"])
     return _ids(row) + "\n" + "".join(f"   {' '.join(words)}\n" for words in lines)
+
+
+def format_node_details(nodes: Iterable[Mapping[str, Any]]) -> str:
+    """``show node``: one ``NodeName=...`` block per node record of ``GET /v1/nodes``, in
+    ``slurm_sprint_node_table``'s words (``SchedMD/slurm:src/api/node_info.c``) for the values
+    Berth has."""
+    blocks = []
+    for node in nodes:
+        gpus = node.get("gpus") or []
+        models = sorted({str(g.get("model")) for g in gpus if g.get("model")})
+        gres = (f"gpu:{models[0]}:{len(gpus)}" if len(models) == 1 else f"gpu:{len(gpus)}"
+                if gpus else "(null)")  # fmt: skip
+        used = [str(g.get("index")) for g in gpus if g.get("allocated")]
+        cpus, mem = node.get("cpus", 0), node.get("mem_mb", 0)
+        cfg = f"cpu={cpus},mem={memory_text(mem)},billing={cpus}"
+        alloc_cpus, alloc_mem = node.get("cpus_allocated", 0), node.get("mem_allocated_mb", 0)
+        alloc = f"cpu={alloc_cpus},mem={memory_text(alloc_mem)}" if alloc_cpus else ""
+        lines = [
+            [f"CPUAlloc={alloc_cpus}", f"CPUEfctv={cpus}", f"CPUTot={cpus}"],
+            [f"AvailableFeatures={_null(','.join(node.get('features') or ()))}"],
+            [f"ActiveFeatures={_null(','.join(node.get('features') or ()))}"],
+            [f"Gres={gres}", f"GresUsed=gpu:{len(used)}(IDX:{','.join(used) or 'N/A'})"],
+            [f"NodeAddr={node['name']}", f"NodeHostName={node['name']}"],
+            [f"RealMemory={mem}", f"AllocMem={alloc_mem}"],
+            [f"State={str(node.get('state', '')).upper()}"],
+            [f"Partitions={_null(','.join(node.get('partitions') or ()))}"],
+            [f"CfgTRES={cfg}" + (f",gres/gpu={len(gpus)}" if gpus else "")],
+            [f"AllocTRES={alloc}" + (f",gres/gpu={len(used)}" if alloc and used else "")],
+        ]
+        if node.get("reason"):
+            lines.append([f"Reason={node['reason']}"])
+        body = "".join(f"   {' '.join(words)}\n" for words in lines)
+        blocks.append(f"NodeName={node['name']}\n{body}\n")
+    return "".join(blocks)
+
+
+def format_partition_details(partitions: Iterable[Mapping[str, Any]],
+                             nodes: Iterable[Mapping[str, Any]]) -> str:  # fmt: skip
+    """``show partition``: one ``PartitionName=...`` block per partition record, in
+    ``slurm_sprint_partition_info``'s words (``SchedMD/slurm:src/api/partition_info.c``)."""
+    cpus_of = {str(n["name"]): int(n.get("cpus") or 0) for n in nodes}
+    blocks = []
+    for part in partitions:
+        members = [str(name) for name in part.get("nodes") or ()]
+        limit, default = part.get("max_time_s"), part.get("default_time_s")
+        lines = [
+            ["AllowGroups=ALL", "AllowAccounts=ALL", "AllowQos=ALL"],
+            [f"Default={'YES' if part.get('default') else 'NO'}"],
+            [f"MaxTime={format_limit_elapsed(limit)}",
+             f"DefaultTime={'NONE' if default is None else format_limit_elapsed(default)}"],
+            [f"Nodes={_null(compress_hostnames(members))}"],
+            [f"State={'UP' if part.get('up', True) else 'DOWN'}",
+             f"TotalCPUs={sum(cpus_of.get(n, 0) for n in members)}",
+             f"TotalNodes={len(members)}"],
+        ]  # fmt: skip
+        body = "".join(f"   {' '.join(words)}\n" for words in lines)
+        blocks.append(f"PartitionName={part['name']}\n{body}\n")
+    return "".join(blocks)

@@ -22,14 +22,13 @@ a `FormatError` (Slurm prints an error and skips them).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cli.arrays import array_label, fold_ranges
 from cli.columns import FormatError, Layout, fit, parse_named_format, parse_percent_format
 from cli.hostnames import compress_hostnames
 from cli.states import compact_state
-from cli.timefmt import format_run_time, format_time_limit, format_timestamp
+from cli.timefmt import format_run_time, format_time_limit, format_timestamp, is_unlimited
 
 DEFAULT_FORMAT = "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R"
 LONG_FORMAT = "%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R"
@@ -38,8 +37,7 @@ START_FORMAT = "%.18i %.9P %.8j %.8u %.2t %.19S %.6D %20Y %R"
 Job = Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class QueueRow:
+class QueueRow(NamedTuple):
     """One line of squeue: a job, an array task, or (``task_ids``) an array's pending tasks."""
 
     job: Job
@@ -145,7 +143,9 @@ def _end(job: Job) -> str:
 
 def _time_left(job: Job, now: int) -> str:
     limit = job.get("time_limit_s")
-    return "UNLIMITED" if limit is None else format_run_time(limit - time_used(job, now))
+    if limit is None or is_unlimited(limit):
+        return "UNLIMITED"
+    return format_run_time(int(limit) - time_used(job, now))
 
 
 def _text(key: str, missing: str = "") -> Callable[[QueueRow, int], str]:
@@ -162,7 +162,7 @@ FIELDS: dict[str, _Field] = {
     "A": ("JOBID", lambda r, n: str(r.job["array_job_id"] if r.task_ids else r.job["job_id"])),
     "b": ("TRES_PER_NODE", lambda r, n: gres_text(r.job)),
     "C": ("CPUS", lambda r, n: cpus_text(r.job)),
-    "D": ("NODES", lambda r, n: str(len(r.job.get("allocation") or []) or r.job.get("nodes", 1))),
+    "D": ("NODES", lambda r, n: str(len(r.job.get("allocation") or ()) or r.job.get("nodes", 1))),
     "e": ("END_TIME", lambda r, n: _end(r.job)),
     "E": ("DEPENDENCY", _text("dependency", "(null)")),
     "F": ("ARRAY_JOB_ID", lambda r, n: str(r.job.get("array_job_id") or r.job["job_id"])),
@@ -207,6 +207,35 @@ NAMED_FIELDS: dict[str, str] = {
 }  # fmt: skip
 
 
+# The job-resource keys each letter reads, so a listing can ask the daemon for those alone
+# (``GET /v1/jobs?fields=``); `ROW_KEYS` are read by every line (ids, array folding).
+ROW_KEYS = ("job_id", "array_job_id", "array_task_id", "array_throttle", "state", "reason")
+_TIMES = ("start_time", "end_time", "estimated_start", "time_limit_s")
+FIELD_KEYS: dict[str, tuple[str, ...]] = {
+    "a": ("account",), "b": ("gpus_per_node", "gpu_model"),
+    "C": ("allocation", "tasks", "nodes", "cpus_per_task"), "D": ("nodes",),
+    "e": _TIMES, "E": ("dependency",), "j": ("name",), "k": ("comment",), "l": _TIMES,
+    "L": _TIMES, "m": ("mem_mb",), "M": ("start_time", "end_time"), "N": ("node_list",),
+    "o": ("command",),
+    "p": ("priority",), "P": ("partition",), "q": ("qos",), "Q": ("priority",),
+    "R": ("node_list",), "S": _TIMES, "u": ("user",), "U": ("uid",), "V": ("submit_time",),
+    "y": ("nice",), "Y": ("planned_nodes",), "Z": ("workdir",),
+}  # fmt: skip
+
+
+def required_keys(fmt: str | None = None, named: str | None = None) -> list[str]:
+    """The job-resource keys `format_squeue` reads for this format (``-O`` ``named``, else
+    ``fmt``, else the default).
+
+    :raises FormatError: for an unknown field.
+    """
+    keys = dict.fromkeys(ROW_KEYS)
+    for column in _layout(fmt, named).columns:
+        letter = NAMED_FIELDS.get(column.key, column.key)
+        keys.update(dict.fromkeys(FIELD_KEYS.get(letter, ())))
+    return list(keys)
+
+
 def _planned_nodes(job: Job) -> str:
     return compress_hostnames(job.get("planned_nodes") or ()) or "(null)"
 
@@ -234,8 +263,18 @@ def format_squeue(
     :raises FormatError: for an unknown field.
     """
     layout = _layout(fmt, named)
+    specs = [(FIELDS[NAMED_FIELDS.get(c.key, c.key)], c.width, c.right, c.suffix)
+             for c in layout.columns]  # fmt: skip
     lines = [_line(layout, None, now)] if header else []
-    lines.extend(_line(layout, row, now) for row in queue_rows(jobs, expand_arrays=expand_arrays))
+    prefix = layout.prefix
+    for row in queue_rows(jobs, expand_arrays=expand_arrays):  # the hot loop: 10,000s of rows
+        parts = [prefix]
+        for (_, value), width, right, suffix in specs:
+            text = value(row, now)
+            if width:
+                text = text[:width].rjust(width) if right else text[:width].ljust(width)
+            parts.append(text + suffix)
+        lines.append("".join(parts))
     return "".join(line + "\n" for line in lines)
 
 

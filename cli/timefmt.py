@@ -27,6 +27,7 @@ import re
 from datetime import date, datetime, timedelta
 
 _YEAR_S = 365 * 86400
+UNLIMITED_S = _YEAR_S  # the daemon stores "no limit" as 365 days; at or past it prints UNLIMITED
 _UNIT_S = {
     **dict.fromkeys(("", "s", "sec", "secs", "second", "seconds"), 1),
     **dict.fromkeys(("min", "mins", "minute", "minutes"), 60),
@@ -59,9 +60,20 @@ def format_run_time(seconds: int) -> str:
     return f"{minutes}:{secs:02d}"
 
 
+def is_unlimited(limit_s: int | None) -> bool:
+    """A time limit Slurm prints as ``UNLIMITED``: none, or the daemon's 365-day stand-in."""
+    return limit_s is None or limit_s >= UNLIMITED_S
+
+
 def format_time_limit(limit_s: int | None) -> str:
-    """squeue's TIME_LIMIT: ``UNLIMITED`` for ``None``, else as `format_run_time`."""
-    return "UNLIMITED" if limit_s is None else format_run_time(limit_s)
+    """squeue's TIME_LIMIT: ``UNLIMITED`` for no limit (`is_unlimited`), else as
+    `format_run_time`."""
+    return "UNLIMITED" if is_unlimited(limit_s) else format_run_time(int(limit_s or 0))
+
+
+def format_limit_elapsed(limit_s: int | None) -> str:
+    """sacct's Timelimit and scontrol's TimeLimit: ``UNLIMITED`` or as `format_elapsed`."""
+    return "UNLIMITED" if is_unlimited(limit_s) else format_elapsed(limit_s)
 
 
 def format_elapsed(seconds: int | None) -> str:

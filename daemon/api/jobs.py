@@ -11,7 +11,7 @@ from daemon import operations as ops
 from daemon import steps
 from daemon.api.errors import caller_of
 from daemon.api.keys import CONTROLLER
-from daemon.api.serialize import job_fields, job_json
+from daemon.api.serialize import job_fields, job_json, job_rows
 from daemon.errors import BadRequest, NotFound
 from daemon.records import JobRecord
 from daemon.store import repository as repo
@@ -33,14 +33,18 @@ def _list_param(request: web.Request, key: str) -> list[str]:
 async def submit(request: web.Request) -> web.Response:
     ctl = request.app[CONTROLLER]
     result = await ops.submit(ctl, await _body(request), caller_of(request))
-    return web.json_response(result, status=200 if result["job_id"] is None else 201)
+    if result["job_id"] is None:  # --test-only: the id the job would get, for sbatch's line
+        return web.json_response({**result, "would_be_job_id": ctl.next_id})
+    return web.json_response(result, status=201)
 
 
 @routes.get("/v1/jobs")
 async def list_jobs(request: web.Request) -> web.Response:
     """Pending and running jobs (``all=1`` adds those finished within MinJobAge), filtered by
     ``user``, ``state``, ``partition``, ``name`` and ``ids`` (comma lists; ``123`` names every
-    task of array 123, ``123_4`` one task); ``fields`` (a comma list) returns only those keys."""
+    task of array 123, ``123_4`` one task); ``fields`` (a comma list) returns only those keys,
+    and with ``rows=1`` as ``{"fields": [...], "rows": [[...], ...]}`` (no repeated keys: what
+    ``squeue`` asks for, a third of the bytes for 10,000 jobs)."""
     caller_of(request)
     ctl = request.app[CONTROLLER]
     ids = _list_param(request, "ids")
@@ -66,7 +70,9 @@ async def list_jobs(request: web.Request) -> web.Response:
 
     cluster = ctl.site.cluster
     chosen = sorted((r for r in pool if wanted(r)), key=lambda r: r.job_id)
-    fields = _list_param(request, "fields")
+    fields = list(dict.fromkeys(_list_param(request, "fields")))
+    if fields and request.query.get("rows", "") in ("1", "true"):
+        return web.json_response({"fields": fields, "rows": job_rows(chosen, cluster, fields)})
     if fields:
         jobs = [job_fields(r, cluster, fields) for r in chosen]
     else:

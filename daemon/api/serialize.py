@@ -11,15 +11,7 @@ from scheduler import Cluster, DependencyKind, JobState, compress_hostlist
 def job_json(record: JobRecord, cluster: Cluster, steps: list[dict[str, Any]] | None = None
              ) -> dict[str, Any]:  # fmt: skip
     request = record.request
-    allocation = []
-    if record.allocation is not None:
-        for part in record.allocation.nodes:
-            uuids = {gpu.index: gpu.uuid for gpu in _gpus(cluster, part.node)}
-            allocation.append({
-                "node": part.node, "cpus": part.cpus, "mem_mb": part.mem_mb,
-                "gpus": list(part.gpu_indices),
-                "gpu_uuids": [uuids.get(i, "") for i in part.gpu_indices],
-            })  # fmt: skip
+    allocation = allocation_json(record, cluster)
     pending = record.state is JobState.PENDING
     return {
         "job_id": record.job_id,
@@ -70,6 +62,20 @@ def job_json(record: JobRecord, cluster: Cluster, steps: list[dict[str, Any]] | 
         "message": record.message,
         "steps": _with_batch_step(record, steps or []),
     }
+
+
+def allocation_json(record: JobRecord, cluster: Cluster) -> list[dict[str, Any]]:
+    """The job's ``allocation``: per node its CPUs, memory and GPUs (indices and UUIDs)."""
+    allocation: list[dict[str, Any]] = []
+    if record.allocation is not None:
+        for part in record.allocation.nodes:
+            uuids = {gpu.index: gpu.uuid for gpu in _gpus(cluster, part.node)}
+            allocation.append({
+                "node": part.node, "cpus": part.cpus, "mem_mb": part.mem_mb,
+                "gpus": list(part.gpu_indices),
+                "gpu_uuids": [uuids.get(i, "") for i in part.gpu_indices],
+            })  # fmt: skip
+    return allocation
 
 
 def dependency_text(record: JobRecord) -> str:
@@ -145,13 +151,43 @@ _GETTERS: dict[str, Any] = {
     "nice": lambda r: r.request.nice,
     "restart_count": lambda r: r.restart_count,
     "workdir": lambda r: r.workdir,
+    "gid": lambda r: r.gid,
+    "eligible_time": lambda r: r.eligible_time,
+    "planned_nodes": lambda r: list(r.planned_nodes) if r.state is JobState.PENDING else [],
+    "tasks_given": lambda r: r.tasks_given,
+    "gpu_model": lambda r: r.request.gpu_model,
+    "cancelled_by": lambda r: r.cancelled_by if r.state is JobState.CANCELLED else None,
+    "requeue": lambda r: r.request.requeue,
+    "dependency": dependency_text,
+    "stdout": lambda r: r.stdout,
+    "stderr": lambda r: r.stderr,
+    "command": lambda r: r.command,
+    "comment": lambda r: r.comment,
+    "image": lambda r: r.image,
 }
 
 
 def job_fields(record: JobRecord, cluster: Cluster, names: list[str]) -> dict[str, Any]:
     """Only ``names`` of the job resource (unknown names are left out; heavy ones such as
     ``allocation`` or ``steps`` are built from the full resource)."""
-    if all(name in _GETTERS for name in names):
-        return {name: _GETTERS[name](record) for name in names}
+    if all(name in _GETTERS or name == "allocation" for name in names):
+        return {
+            name: (
+                allocation_json(record, cluster) if name == "allocation" else _GETTERS[name](record)
+            )
+            for name in names
+        }
     full = job_json(record, cluster)
     return {name: full[name] for name in names if name in full}
+
+
+def job_rows(records: list[JobRecord], cluster: Cluster, names: list[str]) -> list[list[Any]]:
+    """``names`` of each record as one list (``GET /v1/jobs?fields=...&rows=1``): the compact
+    shape for long listings, each key's getter looked up once."""
+    if not all(name in _GETTERS or name == "allocation" for name in names):
+        return [[job_fields(r, cluster, names).get(n) for n in names] for r in records]
+    getters = [
+        (lambda r: allocation_json(r, cluster)) if name == "allocation" else _GETTERS[name]
+        for name in names
+    ]
+    return [[getter(record) for getter in getters] for record in records]

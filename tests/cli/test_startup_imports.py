@@ -57,3 +57,27 @@ def test_modules_import_only_the_standard_library_and_cli() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert json.loads(result.stdout) == ["cli"]
+
+
+COMMANDS = ["cli.sbatch", "cli.squeue", "cli.scancel", "cli.sinfo", "cli.sacct", "cli.scontrol",
+            "cli.srun", "cli.sacctmgr", "cli.sshare", "cli.main"]  # fmt: skip
+HEAVY = ("aiohttp", "sqlmodel", "sqlalchemy", "docker", "rich", "scheduler", "pydantic", "yaml",
+         "matplotlib", "apscheduler", "pynvml", "sim")  # fmt: skip
+
+
+@pytest.mark.parametrize("module", COMMANDS)
+def test_command_imports_nothing_heavy(module: str) -> None:
+    """Each installed command's module: nothing heavy, and of the daemon only the stdlib-only
+    `daemon.filenames` (srun expands output patterns with it)."""
+    code = (
+        f"import json, sys, {module}\n"
+        "names = sorted(sys.modules)\n"
+        f"print(json.dumps([sorted({{m.split('.')[0] for m in names}} & {set(HEAVY)!r}),"
+        " [m for m in names if m.split('.')[0] == 'daemon']]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    heavy, daemon_modules = json.loads(result.stdout)
+    assert heavy == []
+    assert set(daemon_modules) <= {"daemon", "daemon.filenames"}
