@@ -28,7 +28,6 @@ class DaemonError(Exception):
 
 def make_executors(site: Site) -> dict[str, Executor]:
     """This host's executor for its own node; a `RemoteExecutor` for every other node."""
-    from daemon.executors.process import ProcessExecutor
     from daemon.remote import RemoteExecutor
 
     local = site.local_node
@@ -36,8 +35,41 @@ def make_executors(site: Site) -> dict[str, Executor]:
         node.name: RemoteExecutor(node.name) for node in site.cluster.nodes if node is not local
     }
     if local is not None:
-        executors[local.name] = ProcessExecutor(site.settings.runs_dir, node_name=local.name)
+        executors[local.name] = local_executor(site, local.name)
     return executors
+
+
+def local_executor(site: Site, node_name: str) -> Executor:
+    """``[daemon] executor``: "process"; "docker" (the engine must answer); "auto": Docker when
+    the engine answers a ping, else processes. With Docker, jobs that name an image (or all of
+    them, given ``[docker] default_image``) run in containers, the others as processes; without
+    it, a job that names an image fails its launch rather than run outside its image.
+
+    :raises DaemonError: "docker" chosen and the engine does not answer.
+    """
+    from daemon.executors.process import ProcessExecutor
+    from daemon.executors.routing import RoutingExecutor
+
+    settings = site.settings
+    processes = ProcessExecutor(settings.runs_dir, node_name=node_name)
+    if settings.executor == "process":
+        return RoutingExecutor(None, processes, node_name=node_name)
+    from daemon.executors.docker import DockerExecutor
+    from daemon.executors.dockerevents import engine_answers
+
+    problem = engine_answers()
+    if problem is not None:
+        if settings.executor == "docker":
+            raise DaemonError(
+                f"[daemon] executor = \"docker\", but the Docker engine does not answer "
+                f"({problem}); start dockerd, or set executor = \"process\" or \"auto\""
+            )
+        log.info("Docker does not answer (%s): jobs run as processes", problem)
+        return RoutingExecutor(None, processes, node_name=node_name)
+    containers = DockerExecutor(settings.runs_dir / "containers", node_name=node_name,
+                                settings=site.docker)  # fmt: skip
+    log.info("jobs with an image run in Docker containers on node %s", node_name)
+    return RoutingExecutor(containers, processes, node_name=node_name)
 
 
 def _claim_socket(path: Path) -> None:

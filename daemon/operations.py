@@ -16,6 +16,7 @@ from daemon.auth import Caller
 from daemon.controller import Controller
 from daemon.errors import BadRequest, Conflict, Forbidden, NotFound, Unsatisfiable
 from daemon.executors.base import RunKey
+from daemon.executors.images import image_refusal
 from daemon.records import JobRecord
 from daemon.store import repository as repo
 from daemon.store.repository import Event
@@ -43,6 +44,10 @@ async def submit(ctl: Controller, body: Any, caller: Caller) -> dict[str, Any]:
         draft = parse_submission(body, caller=caller, site=ctl.site)
     except SubmitError as err:
         raise BadRequest(str(err)) from None
+    if draft.image:  # checked again at launch: the allowlist may change meanwhile
+        refusal = image_refusal(draft.image, ctl.site.docker.allowed_images)
+        if refusal is not None:
+            raise BadRequest(refusal)
     now = ctl.clock.now()
     dependencies = await _dependencies(ctl, draft)
     count = max(1, len(draft.array_indices))

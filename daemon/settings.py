@@ -25,6 +25,18 @@ default, so a home with no ``berth.toml`` at all is a working single-node site (
 
 Which nodes this daemon runs itself: ``node_name``; without it, the only node of a one-node
 cluster, or the node named like this host. Every other node is served by a ``berth node`` agent.
+
+``[docker]`` keys (all optional; they matter where jobs run in containers, see
+`daemon.executors.docker`)::
+
+    allowed_images = ["python:3.*", "ghcr.io/lab/*"]  # glob patterns (daemon.executors.images);
+                                # none: no image may run (the default)
+    default_image = ""          # jobs without --container-image run in it; "": as processes
+    allow_host_network = false  # true: containers share the host's network (else Docker's bridge)
+    read_only_mounts = ["/datasets", "/srv/models:/models"]  # HOST[:CONTAINER], read-only
+    pids_limit = 4096           # processes per job container
+
+Whether this node's Docker has the NVIDIA runtime is probed when the daemon starts, not set here.
 """
 
 from __future__ import annotations
@@ -32,11 +44,12 @@ from __future__ import annotations
 import functools
 import os
 import pwd
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from daemon.executors.images import image_refusal, is_reference
 from scheduler import ConfigError, parse_memory_mb
 
 _KEYS = (
@@ -45,6 +58,9 @@ _KEYS = (
     "max_array_size", "default_mem_per_cpu", "usage_flush_interval", "heartbeat_timeout",
 )  # fmt: skip
 _EXECUTORS = ("auto", "process", "docker")
+_DOCKER_KEYS = (
+    "allowed_images", "default_image", "allow_host_network", "read_only_mounts", "pids_limit",
+)  # fmt: skip
 
 
 def default_home() -> Path:
@@ -146,6 +162,64 @@ def settings_from_mapping(home: Path, table: Mapping[str, Any], *, source: str =
         heartbeat_timeout_s=seconds("heartbeat_timeout", 30, minimum=1),
         source=source,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DockerSettings:
+    """The ``[docker]`` table (see the module docstring)."""
+
+    allowed_images: tuple[str, ...] = ()
+    default_image: str = ""
+    allow_host_network: bool = False
+    read_only_mounts: tuple[tuple[str, str], ...] = ()  # (host path, container path)
+    pids_limit: int = 4096
+
+
+def docker_settings_from_mapping(table: Mapping[str, Any], *, source: str = "") -> DockerSettings:
+    """The ``[docker]`` table -> `DockerSettings`. :raises ConfigError: naming the key and fix."""
+
+    def fail(key: str, problem: str) -> ConfigError:
+        return ConfigError("docker", key, problem, source=source)
+
+    for key in table:
+        if key not in _DOCKER_KEYS:
+            raise fail(key, f"unknown key; the [docker] table takes {', '.join(_DOCKER_KEYS)}")
+    images = table.get("allowed_images", [])
+    if not isinstance(images, list) or not all(isinstance(i, str) and i for i in images):
+        raise fail("allowed_images", f"expected a list of image patterns, got {images!r}")
+    default = table.get("default_image", "")
+    if not isinstance(default, str) or (default and not is_reference(default)):
+        raise fail("default_image", f"expected an image reference such as python:3.11, "
+                                    f"got {default!r}")  # fmt: skip
+    if default and (refusal := image_refusal(default, images)) is not None:
+        raise fail("default_image", f"{refusal}; add it to allowed_images")
+    host_network = table.get("allow_host_network", False)
+    if not isinstance(host_network, bool):
+        raise fail("allow_host_network", f"expected true or false, got {host_network!r}")
+    pids = table.get("pids_limit", 4096)
+    if isinstance(pids, bool) or not isinstance(pids, int) or pids < 16:
+        raise fail("pids_limit", f"expected a whole number >= 16, got {pids!r}")
+    return DockerSettings(
+        allowed_images=tuple(images),
+        default_image=default,
+        allow_host_network=host_network,
+        read_only_mounts=_mounts(table.get("read_only_mounts", []), fail),
+        pids_limit=pids,
+    )
+
+
+def _mounts(value: Any, fail: Callable[[str, str], ConfigError]) -> tuple[tuple[str, str], ...]:
+    """``["/datasets", "/srv/models:/models"]`` -> ``(("/datasets", "/datasets"), ...)``."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise fail("read_only_mounts", f"expected a list of HOST[:CONTAINER] paths, got {value!r}")
+    mounts = []
+    for item in value:
+        host, _, inside = item.partition(":")
+        inside = inside or host
+        if not (host.startswith("/") and inside.startswith("/")):
+            raise fail("read_only_mounts", f"{item!r}: both paths must be absolute")
+        mounts.append((host, inside))
+    return tuple(mounts)
 
 
 @functools.lru_cache(maxsize=4096)

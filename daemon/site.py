@@ -11,14 +11,19 @@ from __future__ import annotations
 import os
 import socket
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from daemon.gpus import discover_gpus
-from daemon.settings import Settings, settings_from_mapping
+from daemon.settings import (
+    DockerSettings,
+    Settings,
+    docker_settings_from_mapping,
+    settings_from_mapping,
+)
 from scheduler import (
     Cluster,
     ConfigError,
@@ -37,6 +42,7 @@ class Site:
     settings: Settings
     cluster: Cluster
     policy: Policy
+    docker: DockerSettings = field(default_factory=DockerSettings)  # the [docker] table
 
     @property
     def limits(self) -> Limits:
@@ -79,7 +85,8 @@ def load_site(home: Path) -> Site:
             source=source,
         )  # fmt: skip
     policy = policy_from_mapping(data.get("policy", {}), _limits(home))
-    return Site(settings=settings, cluster=cluster, policy=policy)
+    docker = docker_settings_from_mapping(data.get("docker", {}), source=source)
+    return Site(settings=settings, cluster=cluster, policy=policy, docker=docker)
 
 
 def _limits(home: Path) -> Limits:

@@ -1,8 +1,9 @@
 """The executor contract (`daemon.executors.base`), run against every implementation.
 
 Each test takes the ``kind`` fixture and builds its executor with `make_executor`; an
-implementation joins the suite by adding its name to `KINDS` (the Docker executor will, behind
-its marker). Jobs are real: ``/bin/sh`` scripts, real processes, short deadlines.
+implementation joins the suite by adding its name to `KINDS`. Jobs are real: ``/bin/sh``
+scripts, real processes, short deadlines. The Docker executor runs the same tests in real
+containers of the busybox test image (marked ``docker``; see `tests.daemon.executors.dockerhost`).
 
 The helpers here (`Watch`, `spec_for`, `run`, `wait_for_text`) are shared with the
 implementations' own tests.
@@ -15,7 +16,7 @@ import math
 import os
 import pwd
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -24,8 +25,14 @@ import pytest
 
 from daemon.executors.base import EndCause, Executor, LaunchSpec, RunEnd, RunKey
 from daemon.executors.process import ProcessExecutor
+from tests.daemon.executors.dockerhost import (
+    check_engine,
+    docker_executor,
+    needs_docker,
+    remove_containers,
+)
 
-KINDS = ["process"]
+KINDS = ["process", pytest.param("docker", marks=needs_docker)]
 SH = "#!/bin/sh\n"
 PATH = "/usr/local/bin:/usr/bin:/bin"
 END_TIMEOUT_S = 8.0
@@ -35,6 +42,8 @@ def make_executor(kind: str, root: Path) -> Executor:
     """A fresh executor of ``kind`` keeping its records under ``root`` (same root: same node)."""
     if kind == "process":
         return ProcessExecutor(root / "runs", node_name="node1", poll_interval_s=0.05)
+    if kind == "docker":
+        return docker_executor(root)
     raise AssertionError(f"no executor named {kind}")
 
 
@@ -111,8 +120,12 @@ class Watch:
 
 
 @pytest.fixture(params=KINDS)
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+def kind(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "docker":
+        check_engine()
+    yield str(request.param)
+    if request.param == "docker":
+        remove_containers(tmp_path)  # what a test left running (it would outlive the test)
 
 
 async def _launch_and_end(kind: str, root: Path, spec: LaunchSpec) -> RunEnd:
@@ -205,8 +218,8 @@ def test_a_missing_workdir_fails_the_launch_with_a_message(kind: str, tmp_path: 
 
 
 def test_launching_twice_runs_once(kind: str, tmp_path: Path) -> None:
-    tally = tmp_path / "tally"
-    spec = spec_for(tmp_path, SH + f"echo ran >> {tally}\n")
+    spec = spec_for(tmp_path, SH + "echo ran >> tally\n")  # in the workdir: a container sees it
+    tally = tmp_path / "work" / "tally"
 
     async def scenario() -> None:
         async with Watch(kind, tmp_path) as watch:
@@ -272,8 +285,8 @@ def test_signal_reaches_a_running_job(kind: str, tmp_path: Path) -> None:
 
 
 def test_a_restarted_daemon_adopts_a_running_job(kind: str, tmp_path: Path) -> None:
-    flag = tmp_path / "flag"
-    script = SH + f"while [ ! -e {flag} ]; do sleep 0.05; done\nexit 5\n"
+    script = SH + "while [ ! -e flag ]; do sleep 0.05; done\nexit 5\n"
+    flag = tmp_path / "work" / "flag"  # in the workdir: a container sees it
     key = RunKey(job_id=1)
 
     async def scenario() -> None:
@@ -306,6 +319,8 @@ def test_reconcile_reports_a_job_that_ended_while_nobody_watched(kind: str, tmp_
         assert [(end.key, end.cause, end.exit_code) for end in found.ended] == [
             (key, EndCause.EXITED, 7)
         ]
+        for executor in (first, second):
+            await executor.stop()  # never started: stop only releases what it holds
 
     run(scenario())
 
@@ -318,5 +333,6 @@ def test_reconcile_calls_runs_never_launched_unknown(kind: str, tmp_path: Path) 
         assert found.running == (RunKey(job_id=1),)
         assert found.unknown == (RunKey(job_id=2),)
         await executor.kill(RunKey(job_id=1))
+        await executor.stop()
 
     run(scenario())
