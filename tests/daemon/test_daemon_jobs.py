@@ -245,7 +245,7 @@ def test_scancel_signal_reaches_registered_steps_not_the_batch_shell(daemon: Dae
 
 
 def test_signal_before_the_time_limit_goes_to_the_steps(daemon: Daemon) -> None:
-    script, marker, ready = _step_job(daemon, "warning")
+    script, marker, _ = _step_job(daemon, "warning")
     job_id = daemon.submit(script, time="0:12", signal={"signum": 10, "seconds": 10})
     job = daemon.wait_state(job_id, timeout=30)
     assert job["state"] == "COMPLETED"  # the step exited on the warning, before the limit
