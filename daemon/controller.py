@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from daemon.clock import Clock
 from daemon.ending import outcome
@@ -87,6 +89,8 @@ class Controller:
         self._wake = asyncio.Event()
         self._launching: set[int] = set()
         self._users: set[str] = set()
+        self.local_nodes: set[str] = set()  # nodes whose executor runs on this host
+        self.gpu_checks: dict[str, Any] = {}  # node -> daemon.gpus.GpuCheck, for /metrics
         self._inserts: list[tuple[tuple[list[JobRecord], str, str], asyncio.Future[None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.last_plan = Plan()
@@ -462,6 +466,26 @@ class Controller:
             if now >= record.start_time + record.request.time_limit_s - spec.before_s:
                 record.signal_sent = True
                 await signal_steps(self, record, spec.signum)
+
+    async def check_gpus(self) -> None:
+        """Read this host's GPUs (NVML) for ``/metrics``; a GPU that NVML reports broken, or an
+        NVML failure, drains the node with the reason, as ``scontrol update state=drain`` would
+        (an administrator resumes it). Never raises: NVML errors become reasons."""
+        from daemon.gpus import check_gpus
+
+        for name in sorted(self.local_nodes):
+            node = self.site.cluster.node(name)
+            check = await asyncio.to_thread(check_gpus, node.gpus)
+            self.gpu_checks[name] = check
+            reason = check.drain_reason
+            if reason and name not in self.mirror.node_admin:
+                log.error("draining node %s: %s", name, reason)
+                now = self.clock.now()
+                await self.db.write(
+                    functools.partial(repo.set_node_state, name=name, state="drain",
+                                      reason=reason, now=now)
+                )  # fmt: skip
+                self.mirror.set_node_admin(name, "drain", reason)
 
     def _requeue(self, record: JobRecord, now: int) -> None:
         """Back to PENDING under the same id; eligible after ``requeue_delay`` (Slurm: BeginTime,

@@ -204,7 +204,8 @@ class GpuCheck:
 def check_gpus(devices: Sequence[GpuDevice], nvml: Any = None) -> GpuCheck:
     """Read the health and utilisation of ``devices`` (those with a UUID; GPUs declared without
     one cannot be found in NVML). Never raises. Where NVML's library is absent nothing is read
-    (the GPUs are declared, not discovered); any other NVML failure is the check's problem."""
+    or no driver loaded (the GPUs are declared, not discovered); any other NVML failure is the
+    check's problem."""
     wanted = [gpu for gpu in devices if gpu.uuid]
     nvml = nvml if nvml is not None else load_nvml()
     if not wanted or nvml is None:
@@ -212,7 +213,12 @@ def check_gpus(devices: Sequence[GpuDevice], nvml: Any = None) -> GpuCheck:
     try:
         nvml.nvmlInit()
     except Exception as error:  # noqa: BLE001 - NVML's errors, or anything it raises
-        if isinstance(error, getattr(nvml, "NVMLError_LibraryNotFound", ())):
+        absent = tuple(
+            getattr(nvml, name)
+            for name in ("NVMLError_LibraryNotFound", "NVMLError_DriverNotLoaded")
+            if isinstance(getattr(nvml, name, None), type)
+        )
+        if absent and isinstance(error, absent):  # no NVML here: GPUs are declared, not read
             return GpuCheck()
         return GpuCheck(problem=f"NVML cannot be used ({_reason(error)}): GPUs unchecked")
     try:

@@ -8,6 +8,7 @@ APScheduler 3 (``AsyncIOScheduler``; 4.x is still a pre-release).
 | fair-share decay | ``usage_flush_interval`` | decay the usage, write it to the store |
 | accounting roll-up | 30 s | jobs finished before ``MinJobAge`` leave the mirror, not the store |
 | step warnings | 1 s | ``--signal=SIG@T`` to the steps of jobs T seconds from their limit |
+| GPU health | 30 s | NVML readings for /metrics; a broken GPU drains its node with the reason |
 | heartbeats | 5 s | ``berth node`` agents silent for ``heartbeat_timeout``: node DOWN, runs LOST |
 """
 
@@ -46,6 +47,7 @@ class Loops:
         self._every(scheduler, 30, "accounting roll-up", self._purge)
         self._every(scheduler, 5, "heartbeats", self._heartbeats)
         self._every(scheduler, 1, "step warnings", ctl.warn_steps)
+        self._every(scheduler, 30, "GPU health", ctl.check_gpus)
         scheduler.start()
         self._scheduler = scheduler
 

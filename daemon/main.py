@@ -95,6 +95,8 @@ async def serve(home: Path, *, ready: asyncio.Event | None = None) -> None:
     database = Database(settings.database_url)
     database.migrate()
     controller = Controller(site, database, make_executors(site), SystemClock())
+    if site.local_node is not None:
+        controller.local_nodes = {site.local_node.name}
     controller.load()
     app = create_app(controller)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)

@@ -52,6 +52,23 @@ def render(ctl: Controller) -> str:
     metric("berth_job_starts_total", "counter", "Jobs started.", [("", stats.starts)])
     metric("berth_backfill_starts_total", "counter", "Jobs started by backfill.",
            [("", stats.backfill_starts)])  # fmt: skip
+    readings = [
+        (node, reading)
+        for node, check in sorted(ctl.gpu_checks.items())
+        for reading in check.readings
+    ]
+    for name, attribute, help_text in (
+        ("berth_gpu_utilization_percent", "utilization_pct", "GPU utilisation (NVML)."),
+        ("berth_gpu_memory_used_mib", "memory_used_mb", "GPU memory in use (NVML)."),
+        ("berth_gpu_temperature_celsius", "temperature_c", "GPU temperature (NVML)."),
+    ):
+        samples = [
+            (f'{{node="{node}",gpu="{r.index}",uuid="{r.uuid}"}}', float(getattr(r, attribute)))
+            for node, r in readings
+            if getattr(r, attribute) is not None
+        ]
+        if samples:
+            metric(name, "gauge", help_text, samples)
     policy = ctl.site.policy
     users = tuple(sorted({(r.request.account, r.user) for r in ctl.mirror.pending.values()}))
     if users:
