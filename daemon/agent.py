@@ -1,5 +1,8 @@
 """``berth node``: run jobs on this host for a controller elsewhere (see `daemon.remote`).
 
+The agent's home may hold a ``berth.toml`` of its own: its ``[daemon] executor`` and
+``[docker]`` tables (image allowlist) choose how this node runs jobs, as on the controller.
+
 The agent owns a process executor over ``<home>/runs`` and, every ``interval_s``, POSTs a
 heartbeat to the controller's ``/v1/agent/heartbeat`` with a signed token: the runs alive here,
 the ends not yet acknowledged, the runs a reconcile found never started, and this host's GPUs.
@@ -19,12 +22,20 @@ from typing import Any
 
 import aiohttp
 
-from daemon.executors.base import RunEnd, RunKey
-from daemon.executors.process import ProcessExecutor
+from daemon.executors.base import Executor, RunEnd, RunKey
 from daemon.gpus import discover_gpus
 from daemon.remote import end_json, key_from, key_json, spec_from
 
 log = logging.getLogger("berth.node")
+
+
+def _executor(home: Path, node_name: str) -> Executor:
+    """The node's executor, chosen as the controller chooses its own: ``home/berth.toml``'s
+    ``[daemon] executor`` and ``[docker]`` tables (optional; Docker when the engine answers)."""
+    from daemon.main import local_executor
+    from daemon.site import load_site
+
+    return local_executor(load_site(home), node_name)
 
 
 class Agent:
@@ -35,7 +46,7 @@ class Agent:
         self.node_name = node_name
         self.interval_s = interval_s
         home.mkdir(parents=True, exist_ok=True)
-        self.executor = ProcessExecutor(home / "runs", node_name=node_name)
+        self.executor = _executor(home, node_name)
         self.alive: set[RunKey] = set()
         self.ends: dict[RunKey, RunEnd] = {}  # reported here, not yet acknowledged
         self.unknown: list[RunKey] = []
