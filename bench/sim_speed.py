@@ -6,6 +6,13 @@ resident memory. Issue 4's targets: >= 20,000 jobs/s for EASY on HPC2N (202,871 
 memory under 1 GB on CEA-Curie.
 
     .venv/bin/python bench/sim_speed.py [--trace NAME ...] [--policy fcfs --policy easy]
+
+Figures on the project's 2-core machine (shared, +-10%), before and after the pass caches of
+``sim/README.md``, "Speed" (same decisions, job for job):
+
+    HPC2N   easy   6,327 -> 13,750-14,330 jobs/s   peak 192 -> 178 MiB
+    HPC2N   fcfs   7,151 -> 18,260-19,210 jobs/s   peak 194 -> 178 MiB
+    Curie   easy   3,291 ->  9,040-9,330 jobs/s    peak 268 -> 247 MiB
 """
 
 from __future__ import annotations

@@ -49,25 +49,25 @@ class _Frontier:
     """Minimal sizes that failed, per group: a size that dominates one of them fails too.
     Sizes already answered are remembered exactly, so a repeated size costs one lookup."""
 
-    __slots__ = ("_known", "_sizes")
+    __slots__ = ("_sizes", "known")
 
     def __init__(self) -> None:
         self._sizes: dict[object, list[_Size]] = {}
-        self._known: set[object] = set()
+        self.known: set[object] = set()
 
     def covers(self, need: Demand) -> bool:
-        if need.key in self._known:
+        if need.key in self.known:
             return True
         cpus, mem, gpus, duration = need.size
         for c, m, g, d in self._sizes.get(need.group, ()):
             if c <= cpus and m <= mem and g <= gpus and d <= duration:
-                self._known.add(need.key)
+                self.known.add(need.key)
                 return True
         return False
 
     def knows(self, need: Demand) -> bool:
         """Whether this exact size is already known to fail (no frontier scan)."""
-        return need.key in self._known
+        return need.key in self.known
 
     def add(self, need: Demand) -> None:
         cpus, mem, gpus, duration = need.size
@@ -78,11 +78,11 @@ class _Frontier:
             if not (cpus <= size[0] and mem <= size[1] and gpus <= size[2] and duration <= size[3])
         ]
         sizes.append(need.size)
-        self._known.add(need.key)
+        self.known.add(need.key)
 
     def clear(self) -> None:
         self._sizes.clear()
-        self._known.clear()
+        self.known.clear()
 
 
 class ResourceStage:
@@ -99,6 +99,7 @@ class ResourceStage:
         "availability",
         "blocked_nodes",
         "everything",
+        "explain",
         "horizon",
         "mode",
         "now",
@@ -108,8 +109,16 @@ class ResourceStage:
     )
 
     def __init__(
-        self, placer: Placer, availability: Availability, now: int, policy: Policy
+        self,
+        placer: Placer,
+        availability: Availability,
+        now: int,
+        policy: Policy,
+        *,
+        explain: bool = True,
     ) -> None:
+        """``explain`` False: the pass reports decisions only, not reservations' details."""
+        self.explain = explain
         self.placer = placer
         self.availability = availability
         self.now = now
@@ -119,7 +128,7 @@ class ResourceStage:
         self.blocked_nodes: set[int] = set()
         self._most_free = (0, 0, 0)
         self._most_free_at = -1
-        self.everything = frozenset(range(len(placer.names)))
+        self.everything = placer.everything
         self._blocked_sets: set[tuple[int, ...]] = set()
         self.shadows: dict[str, int] = {}  # GREEDY: partition -> shadow time of its head
         self._no_fit_now = _Frontier()
@@ -138,21 +147,24 @@ class ResourceStage:
         self._earliest.clear()
         self._node_earliest.clear()
 
-    def surely_blocked(self, job: JobRequest) -> bool:
-        """EASY or GREEDY, the job's partition already has its blocked head, and no node has
-        the CPUs, MiB or GPUs one node's share needs right now: the job cannot start, and as
-        one more blocked job it would change nothing (decisions-only passes skip it)."""
-        if job.partition not in self.reserved_partitions:
-            return False
+    def most_free(self) -> tuple[int, int, int]:
+        """The most CPUs, MiB and GPUs free right now on any one node (kept until a change)."""
         if self._most_free_at != self.availability.changes:
             self._most_free = self.availability.most_free_now(self.placer.all_nodes)
             self._most_free_at = self.availability.changes
-        cpus, mem, gpus = self._most_free
-        return (
-            job.cpus_per_task * -(-job.tasks // job.nodes) > cpus
-            or job.mem_mb > mem
-            or job.gpus_per_node > gpus
-        )
+        return self._most_free
+
+    def skippable(self, job: JobRequest, need: Demand) -> bool:
+        """EASY or GREEDY, the job's partition already has its blocked head, and either no node
+        has the CPUs, MiB or GPUs one node's share needs right now, or this exact size is known
+        not to fit now: the job cannot start, and as one more blocked job it would change
+        nothing (decisions-only passes skip it)."""
+        if job.partition not in self.reserved_partitions:
+            return False
+        if need.key in self._no_fit_now.known:
+            return True
+        cpus, mem, gpus = self.most_free()
+        return need.cpus > cpus or need.mem > mem or need.gpus > gpus
 
     def known_blocked(self, job: JobRequest, need: Demand) -> bool:
         """The job's partition already has its blocked head and this exact size is known not
@@ -204,8 +216,7 @@ class ResourceStage:
             return None
         start, fits = found
         self.shadows[job.partition] = start
-        names = tuple(self.placer.names[f.node] for f in sorted(fits, key=lambda f: f.node))
-        return Reservation(start=start, nodes=names)
+        return self._reservation(start, fits)
 
     def reserve(self, need: Demand, *, lower: int, bounded: bool = True) -> Reservation | None:
         """Reserve the earliest start at or after ``lower`` (within ``bf_window`` when
@@ -222,10 +233,33 @@ class ResourceStage:
         start, fits = found
         self._earliest[need.key] = start
         self.commit(need, start, fits, started=False)
+        return self._reservation(start, fits)
+
+    def _reservation(self, start: int, fits: tuple[Fit, ...]) -> Reservation:
+        """What a pass reports; a decisions-only pass reads only whether there is one."""
+        if not self.explain:
+            return _UNREPORTED
         names = tuple(self.placer.names[f.node] for f in sorted(fits, key=lambda f: f.node))
         return Reservation(start=start, nodes=names)
 
     def _search(self, need: Demand, lower: int, limit: int) -> tuple[int, tuple[Fit, ...]] | None:
+        """The earliest start in ``[lower, limit]`` and where. A search from ``now`` on a profile
+        the pass has not touched yet is kept (`Availability.searches`) while the running jobs
+        stay the same: for any ``t`` at or after a later ``now`` what is free at ``t`` is then
+        the same (expected ends before ``now`` only move to ``now``), so a start found at or
+        after that ``now`` is still the earliest, on the same nodes and GPUs."""
+        memo = self.availability.searches
+        if memo is None or lower != self.now or self.availability.changes:
+            return self._find(need, lower, limit)
+        kept = memo.get(need.key)
+        if kept is not None and kept[0] <= lower <= kept[1] <= limit:
+            return kept[1], kept[2]
+        found = self._find(need, lower, limit)
+        if found is not None:
+            memo[need.key] = (lower, *found)
+        return found
+
+    def _find(self, need: Demand, lower: int, limit: int) -> tuple[int, tuple[Fit, ...]] | None:
         candidates = need.eligible
         if len(candidates) < need.nodes:
             return None
@@ -298,3 +332,4 @@ class ResourceStage:
 
 
 _UNBOUNDED = 2**62
+_UNREPORTED = Reservation(start=0, nodes=())  # stands for any reservation a brief pass makes

@@ -10,10 +10,14 @@ Jobs are taken in a total order, ``(-priority, submit time, job id)`` (or, for s
 ``(time limit, submit time, job id)``), so the daemon and the simulator, which may build their
 pending tuples in different orders, get the same Plan. The pass reads only its arguments and
 returns new values; every mutable helper lives and dies inside it, except the `PassCache` a
-driver may pass in explicitly, which holds only facts that cannot change a decision.
+driver may pass in explicitly: what passes share (cluster facts, the running jobs' release
+schedule, the queue in a fixed order, searches on an untouched profile), each part checked
+against this pass's inputs, so that it can never change a decision.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
 
 from scheduler.availability import Availability
 from scheduler.backfill import Reservation, ResourceStage
@@ -26,6 +30,7 @@ from scheduler.plan import Pending, PendingReason, Plan, Preempt, Start
 from scheduler.policy import BackfillMode, Policy, QueueOrder
 from scheduler.preemption import preempt_for
 from scheduler.priority import job_priorities
+from scheduler.queueindex import Entry, QueueIndex
 from scheduler.snapshot import Snapshot
 
 
@@ -39,12 +44,79 @@ def schedule(
 ) -> Plan:
     """Decide which pending jobs start now, on which nodes and GPUs, and why the rest wait.
 
-    ``cache`` (optional) lets a driver keep cluster- and limit-derived facts between passes;
-    it never changes the Plan (see `scheduler.passcache`). ``explain=False`` leaves out the
-    pending jobs (reasons, estimates) and stops as soon as no later job can start: the starts
-    and preemptions are exactly those of ``explain=True``. A replay that only needs decisions
-    uses it; the daemon, which shows reasons, does not.
+    ``cache`` (optional) lets a driver keep what passes share between them: cluster- and
+    limit-derived facts, the running jobs' release schedule and, when the queue order is fixed,
+    the queue in order; it never changes the Plan (see `scheduler.passcache`).
+    ``explain=False`` leaves out the pending jobs (reasons, estimates) and stops as soon as no
+    later job can start: the starts and preemptions are exactly those of ``explain=True``. A
+    replay that only needs decisions uses it; the daemon, which shows reasons, does not.
     """
+    if not snapshot.pending:
+        return _NOTHING  # no job to decide on: a third of a trace replay's passes
+    queue = None if cache is None else cache.queue(snapshot, policy)
+    state = _Pass(snapshot, now, policy, cache, queue, explain=explain)
+    stage = state.stage
+    max_examined = policy.bf_max_job_test
+    # Decisions only, no job-count bound to respect, and a mode where one more blocked job
+    # changes nothing: jobs that surely cannot start are skipped before any other check.
+    quick = (
+        not explain
+        and policy.backfill in (BackfillMode.EASY, BackfillMode.GREEDY)
+        and max_examined >= len(snapshot.pending)
+    )
+    entries: Iterable[Entry]
+    if queue is None:
+        entries = _sorted(snapshot, now, policy, state.placer)
+    else:
+        walk = queue.walk(stage.reserved_partitions if quick else None, stage.most_free)
+        if queue.fixed:
+            entries = walk
+        else:  # a fixed order (shortest first) with priorities that move: report those
+            priorities = job_priorities(snapshot, now, policy)
+            entries = ((*entry[:4], priorities[entry[2]], entry[5]) for entry in walk)
+    examined = 0
+    # Bound methods in locals: this loop runs once per pending job, 10,000 times a pass.
+    gate_reason, tally_reason, consider = state.gate.reason, state.tally.reason, state.consider
+    decided = state.decided
+    everything = stage.everything
+    known_blocked = stage.known_blocked
+    fcfs = policy.backfill is BackfillMode.FCFS
+    skippable = stage.skippable
+    for _, _, job_id, job, priority, need in entries:
+        # In a quick pass no job-count bound applies and the checks below have no side effect,
+        # so a job whose exact shape already failed is skipped first.
+        if quick and skippable(job, need):
+            continue
+        reason = gate_reason(job) or tally_reason(job)
+        if reason is None and examined >= max_examined:
+            reason = PendingReason.PRIORITY
+        if reason is not None:
+            decided[job_id] = (reason, priority, None)
+            continue
+        examined += 1
+        if not explain and known_blocked(job, need):
+            continue  # its shape already failed behind a reservation: nothing to record
+        consider(job, priority, need)
+        if not explain and fcfs and stage.blocked_nodes >= everything:
+            break  # FCFS with every node held back: no later job can start
+
+    if not explain:
+        return Plan(starts=tuple(state.starts), preemptions=tuple(state.preemptions))
+    if policy.estimate_starts:
+        _estimate(stage, state.deferred, decided, fcfs=policy.backfill is BackfillMode.FCFS)
+    # ``decided`` was filled in priority order, and estimates only replaced values.
+    pending = tuple(
+        Pending(job_id=job_id, reason=reason, priority=priority)
+        if reservation is None
+        else _pending(job_id, reason, priority, reservation)
+        for job_id, (reason, priority, reservation) in decided.items()
+    )
+    return Plan(starts=tuple(state.starts), preemptions=tuple(state.preemptions), pending=pending)
+
+
+def _sorted(snapshot: Snapshot, now: int, policy: Policy, placer: Placer) -> Iterator[Entry]:
+    """The pending jobs in queue order, as `QueueIndex` entries, sorted afresh (each job's
+    `Demand` only when the pass gets to it: an FCFS pass may stop long before the end)."""
     priorities = job_priorities(snapshot, now, policy)
     if policy.queue_order is QueueOrder.SHORTEST_FIRST:
         order = sorted(
@@ -54,51 +126,11 @@ def schedule(
         order = sorted(
             snapshot.pending, key=lambda job: (-priorities[job.job_id], job.submit_time, job.job_id)
         )
-    state = _Pass(snapshot, now, policy, cache)
-    examined, max_examined = 0, policy.bf_max_job_test
-    # Bound methods in locals: this loop runs once per pending job, 10,000 times a pass.
-    gate_reason, tally_reason, consider = state.gate.reason, state.tally.reason, state.consider
-    decided = state.decided
-    everything = state.stage.everything
-    demand, known_blocked = state.placer.demand, state.stage.known_blocked
-    fcfs = policy.backfill is BackfillMode.FCFS
-    # Decisions only, no job-count bound to respect, and a mode where one more blocked job
-    # changes nothing: jobs that surely cannot start are skipped before any other check.
-    quick = (
-        not explain
-        and policy.backfill in (BackfillMode.EASY, BackfillMode.GREEDY)
-        and max_examined >= len(order)
-    )
-    surely_blocked = state.stage.surely_blocked
-    for job in order:
-        if quick and surely_blocked(job):
-            continue
-        priority = priorities[job.job_id]
-        reason = gate_reason(job) or tally_reason(job)
-        if reason is None and examined >= max_examined:
-            reason = PendingReason.PRIORITY
-        if reason is not None:
-            decided[job.job_id] = (reason, priority, None)
-            continue
-        examined += 1
-        if not explain and known_blocked(job, demand(job)):
-            continue  # its shape already failed behind a reservation: nothing to record
-        consider(job, priority)
-        if not explain and fcfs and state.stage.blocked_nodes >= everything:
-            break  # FCFS with every node held back: no later job can start
+    demand = placer.demand
+    return ((0, 0, job.job_id, job, priorities[job.job_id], demand(job)) for job in order)
 
-    if not explain:
-        return Plan(starts=tuple(state.starts), preemptions=tuple(state.preemptions))
-    if policy.estimate_starts:
-        _estimate(state.stage, state.deferred, decided, fcfs=policy.backfill is BackfillMode.FCFS)
-    # ``decided`` was filled in priority order, and estimates only replaced values.
-    pending = tuple(
-        Pending(job_id=job_id, reason=reason, priority=priority)
-        if reservation is None
-        else _pending(job_id, reason, priority, reservation)
-        for job_id, (reason, priority, reservation) in decided.items()
-    )
-    return Plan(starts=tuple(state.starts), preemptions=tuple(state.preemptions), pending=pending)
+
+_NOTHING = Plan()
 
 
 class _Pass:
@@ -119,35 +151,54 @@ class _Pass:
     )
 
     def __init__(
-        self, snapshot: Snapshot, now: int, policy: Policy, cache: PassCache | None
+        self,
+        snapshot: Snapshot,
+        now: int,
+        policy: Policy,
+        cache: PassCache | None,
+        queue: QueueIndex | None,
+        *,
+        explain: bool,
     ) -> None:
         self.now, self.policy = now, policy
-        self.gate = Gate(snapshot, now, policy.limits)
-        scopes = None if cache is None else cache.scopes(policy.limits)
-        self.tally = LimitTally(policy.limits, scopes)
+        limits, cluster = policy.limits, snapshot.cluster
+        if cache is None:
+            self.gate = Gate(snapshot, now, limits)
+            self.tally = LimitTally(limits)
+            self.placer = Placer(cluster)
+            availability = Availability(
+                cluster.nodes, snapshot.running, now, self.placer.index, self.placer.full_masks
+            )
+        else:
+            self.placer = cache.placer(cluster)
+            tracking = None if queue is None else queue.tracking > 0
+            self.gate = Gate(
+                snapshot, now, limits, tracking=tracking, partitions=self.placer.partitions
+            )
+            self.tally = LimitTally(limits, cache.scopes(limits), cache.limit_flags(limits))
+            availability = cache.availability(cluster, snapshot.running, now)
         if self.tally.active:
             for running in snapshot.running:
                 self.tally.charge(running.request, running.allocation.total)
-        cluster = snapshot.cluster
-        self.placer = Placer(cluster) if cache is None else cache.placer(cluster)
-        availability = Availability(
-            cluster.nodes, snapshot.running, now, self.placer.index, self.placer.full_masks
+        self.stage = ResourceStage(self.placer, availability, now, policy, explain=explain)
+        self.preemptible = (
+            {running.request.job_id: running for running in snapshot.running}
+            if policy.preemption
+            else {}
         )
-        self.stage = ResourceStage(self.placer, availability, now, policy)
-        self.preemptible = {running.request.job_id: running for running in snapshot.running}
         self.starts: list[Start] = []
         self.preemptions: list[Preempt] = []
         self.decided: dict[int, tuple[PendingReason, int, Reservation | None]] = {}
         self.deferred: list[tuple[JobRequest, Demand]] = []  # blocked, no reservation yet
 
-    def consider(self, job: JobRequest, priority: int) -> None:
+    def consider(self, job: JobRequest, priority: int, need: Demand) -> None:
         """The resource stage for a job that passed eligibility and limits."""
         stage = self.stage
-        need = self.placer.demand(job)
         if len(need.eligible) < job.nodes:
             self.decided[job.job_id] = (PendingReason.REQ_NODE_NOT_AVAIL, priority, None)
             return
-        allocation = None if stage.blocked_by_priority(need) else stage.start_now(job, need)
+        blocked = stage.blocked_nodes and stage.blocked_by_priority(need)
+        allocation = None if blocked else stage.start_now(job, need)
         victims: tuple[int, ...] = ()
         if allocation is None and self.policy.preemption and not stage.anything_blocked:
             allocation, victims = self._preempt(job, need)

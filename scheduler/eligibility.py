@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from scheduler.limits import Limits
-from scheduler.model import DependencyKind, FinishedJob, Hold, JobRequest
+from scheduler.model import DependencyKind, FinishedJob, Hold, JobRequest, Partition
 from scheduler.plan import PendingReason as R
 from scheduler.snapshot import Snapshot
 
@@ -44,15 +44,30 @@ class Gate:
         "now",
     )
 
-    def __init__(self, snapshot: Snapshot, now: int, limits: Limits) -> None:
+    def __init__(
+        self,
+        snapshot: Snapshot,
+        now: int,
+        limits: Limits,
+        *,
+        tracking: bool | None = None,
+        partitions: Mapping[str, Partition] | None = None,
+    ) -> None:
+        """``tracking``: whether any pending job has dependencies or an array throttle, and
+        ``partitions``: the cluster's partitions by name (the last of a name), when the caller
+        knows them already (`scheduler.passcache`)."""
         self.now = now
         self._limits = limits
-        self._partitions = {p.name: p for p in snapshot.cluster.partitions}
+        if partitions is None:
+            partitions = {p.name: p for p in snapshot.cluster.partitions}
+        self._partitions = partitions
         # Who runs matters only to dependencies and array throttles: skip the bookkeeping
         # when no pending job has either (most passes of a trace replay).
-        self._tracking = any(
-            job.dependencies or job.array_throttle is not None for job in snapshot.pending
-        )
+        if tracking is None:
+            tracking = any(
+                job.dependencies or job.array_throttle is not None for job in snapshot.pending
+            )
+        self._tracking = tracking
         self._status: dict[int, str] = {}
         self._finished: Mapping[int, FinishedJob] = {}
         self._singletons: set[tuple[str, str]] = set()

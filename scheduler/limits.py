@@ -156,6 +156,11 @@ def per_job_reason(job: JobRequest, limits: Limits) -> R | None:
     return None
 
 
+def limit_flags(limits: Limits) -> tuple[bool, bool]:
+    """Whether any per-job cap is set, and whether any cap on what a scope holds is."""
+    return _has_per_job_caps(limits), _has_held_caps(limits)
+
+
 def _has_held_caps(limits: Limits) -> bool:
     every = [caps for qos in limits.qos.values() for caps in (qos.per_user, qos.group)]
     every += [user.total for user in limits.users.values()]
@@ -180,12 +185,18 @@ class LimitTally:
 
     __slots__ = ("_held", "_limits", "_per_job", "_scope_cache", "active")
 
-    def __init__(self, limits: Limits, scopes: ScopeCache | None = None) -> None:
-        """``scopes`` may carry the scope lists of earlier passes over the same ``limits``."""
+    def __init__(
+        self,
+        limits: Limits,
+        scopes: ScopeCache | None = None,
+        flags: tuple[bool, bool] | None = None,
+    ) -> None:
+        """``scopes`` may carry the scope lists of earlier passes over the same ``limits``, and
+        ``flags`` their `limit_flags`."""
         self._limits = limits
         self._held: dict[tuple[int, str, str], _Held] = {}
-        self._per_job = _has_per_job_caps(limits)
-        self.active = _has_held_caps(limits)  # False: nothing to count, `charge` may be skipped
+        self._per_job, self.active = limit_flags(limits) if flags is None else flags
+        # active False: nothing to count, `charge` may be skipped
         self._scope_cache: ScopeCache = {} if scopes is None else scopes
 
     def _scopes(self, job: JobRequest) -> list[_Scope]:

@@ -13,12 +13,13 @@ it; a larger request takes the emptiest groups whole, then finishes in the best-
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from scheduler.availability import Availability
 from scheduler.model import Allocation, Cluster, JobRequest, NodeAllocation
 
 Shape = tuple[str, int, int, int, int, str | None, tuple[str, ...]]
+_KEEP_ALLOCATIONS = 4096  # distinct allocations kept for reuse (a placer may live long)
 
 
 def shape_of(job: JobRequest) -> Shape:
@@ -113,9 +114,9 @@ def _broken_groups(group_masks: Sequence[int], free: int, taken: int) -> int:
     return broken
 
 
-@dataclass(frozen=True, slots=True)
-class Fit:
-    """A node where a job fits over a window, with what it would take there."""
+class Fit(NamedTuple):
+    """A node where a job fits over a window, with what it would take there (a named tuple:
+    placement makes one per candidate node, and a tuple is the cheapest immutable record)."""
 
     score: tuple[int, int, int, int, int]
     node: int
@@ -126,15 +127,18 @@ class Placer:
     """Per-pass static facts about the cluster, plus the placement decisions that use them."""
 
     __slots__ = (
+        "_allocations",
         "_demands",
         "_eligible",
         "all_nodes",
         "cluster",
+        "everything",
         "full_masks",
         "group_masks",
         "index",
         "model_masks",
         "names",
+        "partitions",
     )
 
     def __init__(self, cluster: Cluster) -> None:
@@ -142,6 +146,9 @@ class Placer:
         self.names = tuple(node.name for node in cluster.nodes)
         self.index = {name: i for i, name in enumerate(self.names)}
         self.all_nodes = tuple(range(len(self.names)))
+        self.everything = frozenset(self.all_nodes)
+        self.partitions = {p.name: p for p in cluster.partitions}  # the last of a name
+        self._allocations: dict[tuple[int, ...], Allocation] = {}  # (CPUs, MiB, node, mask, ...)
         self.group_masks: list[tuple[int, ...]] = []
         self.model_masks: list[dict[str | None, int]] = []
         for node in cluster.nodes:
@@ -238,6 +245,10 @@ class Placer:
         """The best ``need.nodes`` nodes among ``candidates`` for ``[start, start + limit)``,
         for a job started now (``started``) or reserved at ``start``."""
         end = start + need.duration
+        if need.nodes == 1 and len(candidates) == 1:  # one node to judge: its fit is the answer
+            node = candidates[0]
+            found = self.fit(need, node, availability.window(node, start, end, started=started))
+            return None if found is None else (found,)
         need_cpus, need_mem, need_gpus, model = need.cpus, need.mem, need.gpus, need.model
         # First the cheap test and the first score key (GPUs left); the full score, which
         # chooses GPU indices, only for the nodes that can still be among the best.
@@ -265,6 +276,20 @@ class Placer:
         return tuple(fits[: need.nodes])
 
     def allocation(self, job: JobRequest, fits: Sequence[Fit]) -> Allocation:
+        """The job's allocation on ``fits``; equal allocations are one shared (frozen) object,
+        as placements repeat across the jobs of a replay."""
+        if len(fits) == 1:
+            key: tuple[int, ...] = (job.cpus_per_node, job.mem_mb, fits[0][1], fits[0][2])
+        else:
+            key = (job.cpus_per_node, job.mem_mb, *(part for f in fits for part in f[1:]))
+        found = self._allocations.get(key)
+        if found is None:
+            if len(self._allocations) >= _KEEP_ALLOCATIONS:
+                self._allocations.clear()
+            found = self._allocations[key] = self._allocation(job, fits)
+        return found
+
+    def _allocation(self, job: JobRequest, fits: Sequence[Fit]) -> Allocation:
         parts = []
         for found in sorted(fits, key=lambda f: f.node):
             indices = tuple(

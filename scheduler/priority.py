@@ -219,17 +219,24 @@ def priority_factors(snapshot: Snapshot, now: int, policy: Policy) -> dict[int, 
 
 def job_priorities(snapshot: Snapshot, now: int, policy: Policy) -> dict[int, int]:
     """Every pending job's priority, keyed by job id."""
-    w = policy.weights
-    if not (w.age or w.fairshare or w.job_size or w.partition or w.qos or w.assoc) and not any(
-        w.tres.values()
-    ):
-        # Every factor weighs 0 (FIFO, as trace studies use): only holds, pins and nice count.
-        return {job.job_id: _unweighted(job) for job in snapshot.pending}
+    if fixed_priorities(policy):
+        return {job.job_id: unweighted_priority(job) for job in snapshot.pending}
     context = _Context(snapshot, now, policy, factors=False)
     return {job.job_id: context.priority(job)[2] for job in snapshot.pending}
 
 
-def _unweighted(job: JobRequest) -> int:
+def fixed_priorities(policy: Policy) -> bool:
+    """Every factor weighs 0 (FIFO, as trace studies use): only holds, pins and nice count, so a
+    job's priority is `unweighted_priority` of the job alone, whatever the time and usage."""
+    w = policy.weights
+    return not (w.age or w.fairshare or w.job_size or w.partition or w.qos or w.assoc) and not any(
+        w.tres.values()
+    )
+
+
+def unweighted_priority(job: JobRequest) -> int:
+    """A job's priority when every factor weighs 0: 0 when held, the pinned value, else
+    ``max(1, -nice)``."""
     if job.hold is not Hold.NONE:
         return 0
     if job.admin_priority is not None:
