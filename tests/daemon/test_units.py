@@ -201,6 +201,8 @@ def test_every_route_is_in_the_openapi_document(tmp_path: Path) -> None:
     for route in app.router.routes():
         if route.method == "HEAD":
             continue
-        path = route.resource.get_info().get("path") or route.resource.get_info()["formatter"]
+        assert route.resource is not None
+        info = route.resource.get_info()
+        path = info.get("path") or info["formatter"]
         assert route.method.lower() in paths[path], path
     database.close()
