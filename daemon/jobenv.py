@@ -65,6 +65,8 @@ class BatchContext:
     array_job_id: int | None = None
     array_task_id: int | None = None
     array_task_ids: tuple[int, ...] = ()  # every task id of the array, for COUNT/MIN/MAX/STEP
+    # ... or those four numbers directly (count, min, max, step), when the ids are not kept
+    array_summary: tuple[int, int, int, int] | None = None
     partition: str = ""
     account: str = ""
     qos: str = ""
@@ -163,6 +165,16 @@ def _job_variables(ctx: BatchContext) -> dict[str, str]:
 def _array_variables(ctx: BatchContext) -> dict[str, str]:
     if ctx.array_job_id is None or ctx.array_task_id is None:
         return {}
+    if ctx.array_summary is not None:
+        count, low, high, step = ctx.array_summary
+        return {
+            "SLURM_ARRAY_JOB_ID": str(ctx.array_job_id),
+            "SLURM_ARRAY_TASK_ID": str(ctx.array_task_id),
+            "SLURM_ARRAY_TASK_COUNT": str(count),
+            "SLURM_ARRAY_TASK_MIN": str(low),
+            "SLURM_ARRAY_TASK_MAX": str(high),
+            "SLURM_ARRAY_TASK_STEP": str(step),
+        }
     ids = ctx.array_task_ids or (ctx.array_task_id,)
     return {
         "SLURM_ARRAY_JOB_ID": str(ctx.array_job_id),

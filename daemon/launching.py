@@ -23,10 +23,10 @@ def launch_spec(
     first = allocation.nodes[0]
     node = site.cluster.node(first.node)
     uuids = {gpu.index: gpu.uuid for gpu in node.gpus}
-    array_ids: tuple[int, ...] = ()
+    summary = None
     if record.array is not None:
         spec = record.array
-        array_ids = tuple(range(spec.minimum, spec.maximum + 1, spec.step))[: spec.count]
+        summary = (spec.count, spec.minimum, spec.maximum, spec.step)
     context = BatchContext(
         job_id=record.job_id,
         name=request.name,
@@ -37,7 +37,7 @@ def launch_spec(
         socket_path=str(site.settings.socket),
         array_job_id=request.array_job_id,
         array_task_id=request.array_task_id,
-        array_task_ids=array_ids,
+        array_summary=summary,
         partition=request.partition,
         account=request.account,
         qos=request.qos,

@@ -18,14 +18,13 @@ Translations, where Slurm's request and the core's model differ:
 
 from __future__ import annotations
 
-import itertools
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from daemon.auth import Caller
+from daemon.jobenv import array_step
 from daemon.records import SignalSpec
 from daemon.site import Site
 from scheduler import Hold, Partition, parse_memory_mb, parse_slurm_time_s
@@ -358,7 +357,6 @@ def _signal(value: Any) -> SignalSpec | None:
 
 
 def array_spec_values(indices: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """(count, min, max, step) for ``SLURM_ARRAY_TASK_*``; step is the gcd of the gaps."""
-    gaps = [b - a for a, b in itertools.pairwise(indices)]
-    step = math.gcd(*gaps) if gaps else 1
-    return len(indices), indices[0], indices[-1], step
+    """(count, min, max, step) for ``SLURM_ARRAY_TASK_*`` (the step as `daemon.jobenv` defines
+    it: the common gap of evenly spaced ids, else 1)."""
+    return len(indices), indices[0], indices[-1], array_step(indices)

@@ -278,3 +278,14 @@ def test_cancel_right_after_a_start_is_never_lost(daemon: Daemon) -> None:
     assert not pending
     for job_id in ids:
         assert daemon.wait_state(job_id, timeout=20)["state"] == "CANCELLED"
+
+
+def test_an_uneven_array_tells_each_task_its_count_min_and_max(daemon: Daemon) -> None:
+    script = SH + ('echo "$SLURM_ARRAY_TASK_ID $SLURM_ARRAY_TASK_COUNT $SLURM_ARRAY_TASK_MIN '
+                   '$SLURM_ARRAY_TASK_MAX $SLURM_ARRAY_TASK_STEP"\n')  # fmt: skip
+    array_id = daemon.submit(script, array={"indices": [1, 3, 10]}, output="uneven-%a.out")
+    tasks = daemon.client().get("/v1/jobs", ids=str(array_id), all="1")["jobs"]
+    for task in tasks:
+        daemon.wait_state(task["job_id"])
+    found = [Path(daemon.work, f"uneven-{i}.out").read_text() for i in (1, 3, 10)]
+    assert found == ["1 3 1 10 1\n", "3 3 1 10 1\n", "10 3 1 10 1\n"]
