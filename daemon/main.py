@@ -128,6 +128,8 @@ async def serve(home: Path, *, ready: asyncio.Event | None = None) -> None:
 
 def run_daemon(home: Path) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # APScheduler logs every run of every loop at INFO (one a second): keep its warnings only.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     from daemon.store.migrations import SchemaTooNew
     from scheduler import BerthError
 
