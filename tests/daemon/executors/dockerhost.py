@@ -2,8 +2,8 @@
 
 CI (``.ci/setup-docker.sh``) installs ``docker.io``, starts ``dockerd`` and builds
 `TEST_IMAGE` (``FROM scratch`` plus a static busybox). Tests marked ``docker`` are skipped only
-where there is no engine socket at all, and the skip says so; an engine without the image is a
-failure that names the script to run.
+where no engine answers (no socket, or a dockerd that could not start on this kernel), and the
+skip says so; an engine that answers without the image is a failure that names the script.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ def skip_reason() -> str | None:
     if socket is not None and not Path(socket).exists():
         return (f"no Docker engine socket at {socket}: run .ci/setup-docker.sh (as root) to "
                 "install and start dockerd and build the test image")  # fmt: skip
+    problem = engine_answers()
+    if problem is not None:  # a socket left by a dockerd that could not start on this kernel
+        return (f"the Docker engine at {socket} does not answer ({problem}); "
+                ".ci/setup-docker.sh printed why it could not start it")  # fmt: skip
     return None
 
 
