@@ -13,6 +13,9 @@ Figures on the project's 2-core machine (shared, +-10%), before and after the pa
     HPC2N   easy   6,327 -> 13,750-14,330 jobs/s   peak 192 -> 178 MiB
     HPC2N   fcfs   7,151 -> 18,260-19,210 jobs/s   peak 194 -> 178 MiB
     Curie   easy   3,291 ->  9,040-9,330 jobs/s    peak 268 -> 247 MiB
+
+Resumed passes (sim/README.md), against the code just before them on the same (slower) day:
+HPC2N easy 12,540-12,960 -> 13,990-14,500 jobs/s; Curie easy 9,010 -> 9,810 jobs/s.
 """
 
 from __future__ import annotations

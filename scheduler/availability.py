@@ -155,6 +155,22 @@ class Availability:
         self._gpus = [[] for _ in range(count)]
         return self
 
+    def rebase(self, now: int, build: Callable[[int], Timeline]) -> None:
+        """Move the profile from ``self.now`` to a later ``now``, for a pass that resumes an
+        earlier one (`scheduler.cycle`). Only valid when the running jobs are the same, none
+        has its expected end in ``(self.now, now]``, nothing was started and every cut begins
+        after ``now``: the profile laid out at ``now`` then has the same breakpoints and values
+        but the first (and the overrun segment's), which move from the old ``now`` to ``now``.
+        ``build`` lays out the nodes not laid out yet at ``now``."""
+        before = self.now
+        self.now = now
+        self._build = build
+        for times in self._times:
+            if times:
+                times[0] = now
+                if len(times) > 1 and times[1] == before:
+                    times[1] = now
+
     def _lay_out(self, node: int) -> None:
         """Build the node's timeline and cut out the starts noted on it so far."""
         assert self._build is not None

@@ -100,6 +100,7 @@ class ResourceStage:
         "blocked_nodes",
         "everything",
         "explain",
+        "first_start",
         "horizon",
         "mode",
         "now",
@@ -131,6 +132,7 @@ class ResourceStage:
         self.everything = placer.everything
         self._blocked_sets: set[tuple[int, ...]] = set()
         self.shadows: dict[str, int] = {}  # GREEDY: partition -> shadow time of its head
+        self.first_start = _UNBOUNDED  # the earliest reservation or shadow time made so far
         self._no_fit_now = _Frontier()
         self._no_slot = _Frontier()  # no start within bf_window
         self._earliest: dict[object, int] = {}
@@ -216,6 +218,8 @@ class ResourceStage:
             return None
         start, fits = found
         self.shadows[job.partition] = start
+        if start < self.first_start:
+            self.first_start = start
         return self._reservation(start, fits)
 
     def reserve(self, need: Demand, *, lower: int, bounded: bool = True) -> Reservation | None:
@@ -232,6 +236,8 @@ class ResourceStage:
             return None
         start, fits = found
         self._earliest[need.key] = start
+        if start < self.first_start:
+            self.first_start = start
         self.commit(need, start, fits, started=False)
         return self._reservation(start, fits)
 

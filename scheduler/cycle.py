@@ -12,7 +12,9 @@ pending tuples in different orders, get the same Plan. The pass reads only its a
 returns new values; every mutable helper lives and dies inside it, except the `PassCache` a
 driver may pass in explicitly: what passes share (cluster facts, the running jobs' release
 schedule, the queue in a fixed order, searches on an untouched profile), each part checked
-against this pass's inputs, so that it can never change a decision.
+against this pass's inputs, so that it can never change a decision. A decisions-only pass
+that started nothing leaves its end state there too, for the next pass to resume when only
+jobs appended behind the queue can decide differently (`_resumed`).
 """
 
 from __future__ import annotations
@@ -54,8 +56,6 @@ def schedule(
     if not snapshot.pending:
         return _NOTHING  # no job to decide on: a third of a trace replay's passes
     queue = None if cache is None else cache.queue(snapshot, policy)
-    state = _Pass(snapshot, now, policy, cache, queue, explain=explain)
-    stage = state.stage
     max_examined = policy.bf_max_job_test
     # Decisions only, no job-count bound to respect, and a mode where one more blocked job
     # changes nothing: jobs that surely cannot start are skipped before any other check.
@@ -64,6 +64,14 @@ def schedule(
         and policy.backfill in (BackfillMode.EASY, BackfillMode.GREEDY)
         and max_examined >= len(snapshot.pending)
     )
+    if cache is not None:
+        resume, cache.resume = cache.resume, None
+        if quick and queue is not None and isinstance(resume, _Resume):
+            plan = _resumed(resume, cache, queue, snapshot, now, policy)
+            if plan is not None:
+                return plan
+    state = _Pass(snapshot, now, policy, cache, queue, explain=explain)
+    stage = state.stage
     entries: Iterable[Entry]
     if queue is None:
         entries = _sorted(snapshot, now, policy, state.placer)
@@ -74,13 +82,36 @@ def schedule(
         else:  # a fixed order (shortest first) with priorities that move: report those
             priorities = job_priorities(snapshot, now, policy)
             entries = ((*entry[:4], priorities[entry[2]], entry[5]) for entry in walk)
+    _decide(state, entries, quick=quick, explain=explain, max_examined=max_examined)
+
+    if not explain:
+        if cache is not None and queue is not None and quick:
+            _keep(cache, queue, state, snapshot, now, policy)
+        return Plan(starts=tuple(state.starts), preemptions=tuple(state.preemptions))
+    if policy.estimate_starts:
+        _estimate(stage, state.deferred, state.decided, fcfs=policy.backfill is BackfillMode.FCFS)
+    # ``decided`` was filled in priority order, and estimates only replaced values.
+    pending = tuple(
+        Pending(job_id=job_id, reason=reason, priority=priority)
+        if reservation is None
+        else _pending(job_id, reason, priority, reservation)
+        for job_id, (reason, priority, reservation) in state.decided.items()
+    )
+    return Plan(starts=tuple(state.starts), preemptions=tuple(state.preemptions), pending=pending)
+
+
+def _decide(
+    state: _Pass, entries: Iterable[Entry], *, quick: bool, explain: bool, max_examined: int
+) -> None:
+    """Take ``entries`` in order: eligibility, limits, then the resource stage."""
+    stage = state.stage
     examined = 0
     # Bound methods in locals: this loop runs once per pending job, 10,000 times a pass.
     gate_reason, tally_reason, consider = state.gate.reason, state.tally.reason, state.consider
     decided = state.decided
     everything = stage.everything
     known_blocked = stage.known_blocked
-    fcfs = policy.backfill is BackfillMode.FCFS
+    fcfs = stage.mode is BackfillMode.FCFS
     skippable = stage.skippable
     for _, _, job_id, job, priority, need in entries:
         # In a quick pass no job-count bound applies and the checks below have no side effect,
@@ -100,18 +131,91 @@ def schedule(
         if not explain and fcfs and stage.blocked_nodes >= everything:
             break  # FCFS with every node held back: no later job can start
 
-    if not explain:
-        return Plan(starts=tuple(state.starts), preemptions=tuple(state.preemptions))
-    if policy.estimate_starts:
-        _estimate(stage, state.deferred, decided, fcfs=policy.backfill is BackfillMode.FCFS)
-    # ``decided`` was filled in priority order, and estimates only replaced values.
-    pending = tuple(
-        Pending(job_id=job_id, reason=reason, priority=priority)
-        if reservation is None
-        else _pending(job_id, reason, priority, reservation)
-        for job_id, (reason, priority, reservation) in decided.items()
-    )
-    return Plan(starts=tuple(state.starts), preemptions=tuple(state.preemptions), pending=pending)
+
+class _Resume:
+    """Where a quick pass that started nothing ended: its state (profile with the heads'
+    reservations, what failed), inputs and the last job of its queue order."""
+
+    __slots__ = ("last", "now", "policy", "queue", "seen", "snapshot", "state")
+
+    def __init__(
+        self,
+        state: _Pass,
+        snapshot: Snapshot,
+        now: int,
+        policy: Policy,
+        queue: QueueIndex,
+        last: Entry,
+    ) -> None:
+        self.state, self.snapshot, self.now, self.policy = state, snapshot, now, policy
+        self.queue, self.seen, self.last = queue, queue.seen, last
+
+
+def _keep(
+    cache: PassCache, queue: QueueIndex, state: _Pass, snapshot: Snapshot, now: int, policy: Policy
+) -> None:
+    """Keep a quick pass's end state for the next pass, when it started and preempted nothing
+    and no pending job's eligibility can move with time alone (dependencies, array throttles
+    and begin times are not followed: such passes are never resumed)."""
+    if state.starts or state.preemptions or not queue.fixed or policy.preemption:
+        return
+    if queue.tracking or queue.timed:
+        return
+    last = queue.last()
+    if last is not None:
+        cache.resume = _Resume(state, snapshot, now, policy, queue, last)
+
+
+def _resumed(
+    resume: _Resume,
+    cache: PassCache,
+    queue: QueueIndex,
+    snapshot: Snapshot,
+    now: int,
+    policy: Policy,
+) -> Plan | None:
+    """A quick pass that resumes the last one, or None when that cannot be shown to decide as a
+    pass from scratch does. It can when, since that pass (which started nothing): the policy,
+    cluster, running and finished jobs are the same objects; the queue only gained jobs that
+    come after every job it had; no running job reached its expected end in between (what is
+    free at and after ``now`` is then the same) and every reservation made starts after
+    ``now``; and no pending job depends on time or on other jobs (`_keep`). Each earlier job
+    then decides at ``now`` as it did: a job that could not start then cannot now (its window
+    only grows over the same profile, a greedy shadow only gets nearer), and the earliest start
+    of a head, after ``now``, is the same. So only the appended jobs are taken, on the state
+    the last pass ended in, moved to ``now``."""
+    before = resume.snapshot
+    appended = queue.appended
+    if (
+        appended is None
+        or queue is not resume.queue
+        or queue.synced_from is not resume.seen
+        or policy is not resume.policy
+        or snapshot.cluster is not before.cluster
+        or snapshot.running is not before.running
+        or snapshot.finished is not before.finished
+        or now < resume.now
+        or queue.tracking
+        or queue.timed
+    ):
+        return None
+    state = resume.state
+    stage = state.stage
+    if stage.first_start <= now or not cache.quiet(resume.now, now):
+        return None
+    last = resume.last
+    entries = sorted(appended)
+    if entries and entries[0][:3] <= last[:3]:
+        return None  # a new job comes before an earlier one: decide afresh
+    if now != resume.now:
+        state.now = state.gate.now = stage.now = now
+        stage.horizon = now + policy.bf_window_s
+        stage.availability.rebase(now, cache.timeline(now))
+    _decide(state, entries, quick=True, explain=False, max_examined=policy.bf_max_job_test)
+    if not state.starts and not state.preemptions:
+        last = entries[-1] if entries else last
+        cache.resume = _Resume(state, snapshot, now, policy, queue, last)
+    return Plan(starts=tuple(state.starts), preemptions=tuple(state.preemptions))
 
 
 def _sorted(snapshot: Snapshot, now: int, policy: Policy, placer: Placer) -> Iterator[Entry]:

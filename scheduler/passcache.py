@@ -10,7 +10,9 @@ hand `scheduler.schedule` a `PassCache` to keep it:
   jobs that started and ended since the last pass instead of rebuilt from every running job;
 - the pending jobs in queue order (`scheduler.queueindex`) when that order is fixed (FIFO
   priorities, or shortest first), brought up to date by the jobs that arrived and left instead
-  of sorted again.
+  of sorted again;
+- the state a decisions-only pass ended in, which the next pass resumes when it can prove that
+  nothing but the jobs appended behind the queue can decide differently (`scheduler.cycle`).
 
 Each part checks what it was built for (the identity of the cluster and the limits, the order
 the policy asks for, the running and pending jobs by identity, jobs being frozen) and follows
@@ -21,9 +23,9 @@ driver's object: the pass reads and updates it, and nothing else outlives the ca
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from scheduler.availability import Availability
+from scheduler.availability import Availability, Timeline
 from scheduler.limits import Limits, ScopeCache, limit_flags
 from scheduler.model import Cluster, RunningJob
 from scheduler.placement import Placer
@@ -44,6 +46,7 @@ class PassCache:
         "_profile",
         "_queue",
         "_scopes",
+        "resume",
     )
 
     def __init__(self) -> None:
@@ -56,6 +59,9 @@ class PassCache:
         self._queue: QueueIndex | None = None
         self._policy: Policy | None = None
         self._kind: tuple[str, bool] | None = None
+        # The state a decisions-only pass ended in, for the next pass to resume when only jobs
+        # were appended behind it (`scheduler.cycle`); every other pass drops it.
+        self.resume: object | None = None
 
     def placer(self, cluster: Cluster) -> Placer:
         if self._placer is None or cluster is not self._cluster:
@@ -86,6 +92,17 @@ class PassCache:
             self._profile = RunningProfile(cluster.nodes, placer.index, placer.full_masks)
         self._profile.sync(running)
         return self._profile.availability(now)
+
+    def quiet(self, after: int, until: int) -> bool:
+        """No running job of the last `availability` has its expected end in
+        ``(after, until]``."""
+        return self._profile is not None and self._profile.quiet(after, until)
+
+    def timeline(self, now: int) -> Callable[[int], Timeline]:
+        """What lays out a node's timeline of the last `availability`'s running jobs at
+        ``now``."""
+        assert self._profile is not None
+        return self._profile.timeline(now)
 
     def queue(self, snapshot: Snapshot, policy: Policy) -> QueueIndex | None:
         """The pending jobs in the policy's fixed queue order, or None when the order is not

@@ -60,9 +60,12 @@ class QueueIndex:
         "_ids",
         "_maxes",
         "_seen",
+        "appended",
         "fixed",
         "kind",
         "partitions",
+        "synced_from",
+        "timed",
         "tracking",
     )
 
@@ -83,6 +86,12 @@ class QueueIndex:
         self._ids: set[int] = set()  # job ids, to refuse a queue that lists one twice
         self.partitions: dict[str, int] = {}  # partition -> pending jobs in it
         self.tracking = 0  # pending jobs with dependencies or an array throttle (`Gate`)
+        self.timed = 0  # pending jobs with a begin time
+        # What the last sync did, when it only appended jobs: the jobs it started from and the
+        # entries of those appended (None: it removed jobs or rebuilt). `scheduler.cycle`'s
+        # resumed passes read it.
+        self.synced_from: tuple[JobRequest, ...] = ()
+        self.appended: list[Entry] | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -93,6 +102,7 @@ class QueueIndex:
         job id twice (the order would not be total): the caller sorts instead."""
         seen = self._seen
         if pending is seen:
+            self.synced_from, self.appended = seen, []
             return True
         found = tail_diff(seen, pending, 8 + len(seen) // 4)
         if found is None or (not found[1] and len(pending) > 2 * _LOAD):
@@ -101,13 +111,25 @@ class QueueIndex:
         removed, added = found
         for k in reversed(removed):
             self._remove(entries.pop(k))
+        kept = len(entries)
         for job in islice(pending, added, None):
             if job.job_id in self._ids:
                 self._reset()
                 return False
             entries.append(self._insert(job))
+        self.synced_from = seen
+        self.appended = None if removed else entries[kept:]
         self._seen = tuple(pending)
         return True
+
+    @property
+    def seen(self) -> tuple[JobRequest, ...]:
+        """The pending jobs of the last sync."""
+        return self._seen
+
+    def last(self) -> Entry | None:
+        """The last entry in queue order (None when the queue is empty)."""
+        return self._maxes[-1] if self._maxes else None
 
     def _rebuild(self, pending: Sequence[JobRequest]) -> bool:
         """The index of ``pending`` from scratch: one sort, then blocks of `_LOAD` entries
@@ -138,6 +160,8 @@ class QueueIndex:
             del self.partitions[job.partition]
         if job.dependencies or job.array_throttle is not None:
             self.tracking += sign
+        if job.begin_time is not None:
+            self.timed += sign
 
     def walk(
         self, reserved: Collection[str] | None, most_free: Callable[[], _Need]

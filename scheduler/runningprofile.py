@@ -19,8 +19,8 @@ capacities): the `PassCache` starts a new one when the cluster changes.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable, Sequence
 from functools import partial, reduce
 from itertools import accumulate, islice
 from operator import or_
@@ -104,7 +104,16 @@ class _NodeEnds:
 class RunningProfile:
     """The release schedule of one cluster's running jobs (see the module docstring)."""
 
-    __slots__ = ("_capacity", "_index", "_masks", "_nodes", "_records", "_searches", "_seen")
+    __slots__ = (
+        "_capacity",
+        "_ends",
+        "_index",
+        "_masks",
+        "_nodes",
+        "_records",
+        "_searches",
+        "_seen",
+    )
 
     def __init__(
         self, nodes: Sequence[Node], index: dict[str, int], gpu_masks: Sequence[int]
@@ -116,6 +125,7 @@ class RunningProfile:
         self._seen: tuple[RunningJob, ...] = ()  # the running jobs of the last sync
         self._records: list[_Record] = []  # what each of them holds, in the same order
         self._searches: SearchMemo = {}  # kept while the running jobs stay the same
+        self._ends: list[int] = []  # every running job's expected end, sorted
 
     def sync(self, running: Sequence[RunningJob]) -> None:
         """Bring the schedule up to ``running``: by their difference from the jobs of the last
@@ -128,6 +138,7 @@ class RunningProfile:
         if found is None:
             self._nodes = [_NodeEnds() for _ in self._capacity]
             records.clear()
+            self._ends.clear()
             removed, added = list[int](), 0
         else:
             removed, added = found
@@ -140,6 +151,7 @@ class RunningProfile:
 
     def _add(self, job: RunningJob) -> _Record:
         end = job.start_time + job.request.time_limit_s
+        insort(self._ends, end)
         where = self._index.get
         parts = []
         for part in job.allocation.nodes:
@@ -156,8 +168,18 @@ class RunningProfile:
 
     def _drop(self, record: _Record) -> None:
         end, parts = record
+        del self._ends[bisect_left(self._ends, end)]
         for i, held in parts:
             self._nodes[i].remove(end, held)
+
+    def quiet(self, after: int, until: int) -> bool:
+        """No running job of the last sync has its expected end in ``(after, until]``."""
+        k = bisect_right(self._ends, after)
+        return k == len(self._ends) or self._ends[k] > until
+
+    def timeline(self, now: int) -> Callable[[int], Timeline]:
+        """What lays out a node's timeline at ``now`` (`Availability.lazily`)."""
+        return partial(self._timeline, now)
 
     def availability(self, now: int) -> Availability:
         """The pass's profile at ``now``: the same breakpoints and values `Availability` builds

@@ -268,3 +268,157 @@ def test_a_driver_that_builds_new_jobs_every_pass_gets_the_same_plans() -> None:
                 plan = schedule(snapshot, now, policy, cache=cache, explain=explain)
                 assert plan == schedule(snapshot, now, policy, explain=explain)
                 assert plan.starts
+
+
+# Resumed passes (`scheduler.cycle._resumed`): a decisions-only pass that started nothing is
+# resumed by the next one when only jobs were appended behind the queue. The driver here keeps
+# the snapshot's tuples while nothing changed (as the simulator does), so that passes resume.
+resume_policies = st.builds(
+    Policy,
+    backfill=st.sampled_from(
+        [BackfillMode.EASY, BackfillMode.GREEDY, BackfillMode.EASY, BackfillMode.CONSERVATIVE]
+    ),
+    queue_order=st.sampled_from(list(QueueOrder)),
+    weights=st.sampled_from([FIFO, FIFO, PriorityWeights()]),
+    bf_window_s=st.sampled_from([600, 7 * 86_400]),
+    bf_max_job_test=st.sampled_from([100_000, 100_000, 3]),
+)
+
+# A step: submit some jobs (at ``now``, or earlier), end some running jobs, move the clock.
+resume_steps = st.lists(
+    st.tuples(
+        st.integers(0, 3),  # jobs submitted
+        st.booleans(),  # submitted at ``now`` (else at their drawn time, which may rank first)
+        st.lists(st.integers(0, 7), max_size=2),  # running jobs (by position) that end
+        st.sampled_from([0, 0, 1, 30, 60, 300, 900]),  # seconds the clock moves
+    ),
+    min_size=1,
+    max_size=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(8, 16), resume_policies, resume_steps, st.data())
+def test_resumed_passes_on_a_processor_pool_give_the_plans_of_passes_from_scratch(
+    cpus: int, policy: Policy, plan_steps: list[tuple[int, bool, list[int], int]],
+    data: st.DataObject,
+) -> None:  # fmt: skip
+    draw = lambda job_id: data.draw(pool_jobs(job_id))
+    _resume_replay(_pool(cpus), policy, plan_steps, draw)
+
+
+@settings(max_examples=150, deadline=None)
+@given(clusters(), resume_policies, resume_steps, st.data())
+def test_resumed_passes_give_the_plans_of_passes_from_scratch(
+    cluster: Cluster, policy: Policy, plan_steps: list[tuple[int, bool, list[int], int]],
+    data: st.DataObject,
+) -> None:  # fmt: skip
+    """Any jobs: begin times, dependencies, holds, limits... (passes then do not resume)."""
+    _resume_replay(cluster, policy, plan_steps, lambda job_id: data.draw(requests(job_id)))
+
+
+def _resume_replay(
+    cluster: Cluster,
+    policy: Policy,
+    plan_steps: list[tuple[int, bool, list[int], int]],
+    draw: Callable[[int], JobRequest],
+) -> int:
+    """Replay with one cache, each pass checked against a pass from scratch; the number of
+    passes that resumed the one before."""
+    cache = PassCache()
+    pending: dict[int, JobRequest] = {}
+    running: dict[int, RunningJob] = {}
+    pending_view: tuple[JobRequest, ...] = ()
+    running_view: tuple[RunningJob, ...] = ()
+    now, next_id, resumed = NOW, 100, 0
+    for submitted, at_now, ending, moved in plan_steps:
+        for _ in range(submitted):
+            job = draw(next_id)
+            submit = now if at_now else min(job.submit_time, now)
+            pending[job.job_id] = dataclasses.replace(job, submit_time=submit)
+            next_id += 1
+        if submitted:
+            pending_view = tuple(pending.values())
+        snapshot = Snapshot(cluster=cluster, running=running_view, pending=pending_view)
+        kept = getattr(cache.resume, "state", None)
+        plan = schedule(snapshot, now, policy, cache=cache, explain=False)
+        assert plan == schedule(snapshot, now, policy, explain=False)
+        if kept is not None and getattr(cache.resume, "state", None) is kept:
+            resumed += 1
+        for start in plan.starts:
+            running[start.job_id] = RunningJob(
+                request=pending.pop(start.job_id), allocation=start.allocation, start_time=now
+            )
+        ids = list(running)
+        ended = False
+        for position in ending:
+            if position < len(ids) and ids[position] in running:
+                del running[ids[position]]
+                ended = True
+        if plan.starts:
+            pending_view = tuple(pending.values())
+        if plan.starts or ended:
+            running_view = tuple(running.values())
+        now += moved
+    return resumed
+
+
+def test_a_pass_behind_a_blocked_head_is_resumed_and_decides_as_from_scratch() -> None:
+    """A long job holds most of the pool, the head waits for it, jobs keep arriving: a pass
+    resumes the last one (same state object) and matches a pass from scratch; a job ranked
+    ahead of the queue is decided afresh; a job that fits is backfilled by a resumed pass."""
+    cluster = _pool(16)
+    policy = Policy(backfill=BackfillMode.EASY, weights=FIFO)
+
+    def job(i: int, cpus: int, minutes: int, submit: int) -> JobRequest:
+        return JobRequest(
+            job_id=i,
+            user="u",
+            partition="p",
+            submit_time=submit,
+            time_limit_s=minutes * 60,
+            cpus_per_task=cpus,
+        )
+
+    long = RunningJob(
+        request=job(1, 12, 60, 0),
+        allocation=Allocation(nodes=(NodeAllocation(node="pool", cpus=12, mem_mb=0),)),
+        start_time=NOW - 60,
+    )
+    running = (long,)
+    cache = PassCache()
+    pending: tuple[JobRequest, ...] = (job(2, 8, 10, NOW),)
+    now = NOW
+    snapshot = Snapshot(cluster=cluster, running=running, pending=pending)
+    assert not schedule(snapshot, now, policy, cache=cache, explain=False).starts
+    steps = [
+        (job(3, 12, 5, NOW + 10), True, False),  # behind the head, cannot start: resumed
+        (job(5, 13, 5, NOW - 1), False, False),  # ranked first: decided afresh
+        (job(4, 2, 90, NOW + 20), True, True),  # fits beside the reservation: backfilled
+    ]
+    for new, resumes, starts in steps:
+        kept = getattr(cache.resume, "state", None)
+        assert kept is not None
+        now += 10
+        pending = (*pending, new)
+        snapshot = Snapshot(cluster=cluster, running=running, pending=pending)
+        plan = schedule(snapshot, now, policy, cache=cache, explain=False)
+        assert plan == schedule(snapshot, now, policy, explain=False)
+        assert [start.job_id for start in plan.starts] == ([new.job_id] if starts else [])
+        if not starts:
+            assert (getattr(cache.resume, "state", None) is kept) == resumes
+    assert cache.resume is None  # a pass that started a job is not resumed
+
+
+def test_resumed_replays_do_resume() -> None:
+    """The property replays above exercise the resumed path, not only the fallbacks."""
+    cluster = _pool(12)
+    policy = Policy(backfill=BackfillMode.EASY, weights=FIFO)
+    jobs = iter(
+        JobRequest(job_id=i, user="u", partition="p", submit_time=0,
+                   time_limit_s=60 * (1 + i % 7), cpus_per_task=1 + (i * 5) % 12)
+        for i in range(100, 1000)
+    )  # fmt: skip
+    plan_steps = [(1 + k % 3, True, [0] if k % 5 == 4 else [], [0, 30, 60][k % 3])
+                  for k in range(60)]  # fmt: skip
+    assert _resume_replay(cluster, policy, plan_steps, lambda _: next(jobs)) > 10
