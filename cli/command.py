@@ -27,10 +27,21 @@ class PlainError(CommandError):
         return "".join(line + "\n" for line in self.lines)
 
 
+class Informational(Exception):
+    """``--help``, ``--usage`` or ``--version`` was given: print ``text``, exit 0."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
 def run_command(prog: str, body: Callable[[], int]) -> int:
     """``body()``'s exit code, with errors reported as Slurm's commands report them."""
     try:
         return body()
+    except Informational as answer:
+        sys.stdout.write(answer.text)
+        return 0
     except CommandError as err:
         sys.stderr.write(err.render(prog))
         return err.exit_code
@@ -66,6 +77,25 @@ def version_text() -> str:
         return f"berth {version('berth')}\n"
     except PackageNotFoundError:
         return "berth (not installed)\n"
+
+
+def parse_arguments(
+    table: OptionTable, words: Sequence[str], usage: str, *, positionals: bool = True
+) -> ParsedArgs:
+    """The command's options, parsed in any order with its words (``positionals``: whether
+    words other than options are the command's to read; if not, they are refused as Slurm's
+    commands refuse them). ``--help``, ``--usage`` and ``--version`` end the command through
+    `run_command` with their text.
+
+    :raises CommandError: an unknown option, or ``Unknown arguments: ...``.
+    """
+    parsed = table.parse(list(words), stop_at_positional=False)
+    text = informational(table, parsed, usage)
+    if text is not None:
+        raise Informational(text)
+    if not positionals and parsed.positionals:
+        raise CommandError(f"Unknown arguments: {' '.join(parsed.positionals)}")
+    return parsed
 
 
 def informational(table: OptionTable, parsed: ParsedArgs, usage: str) -> str | None:

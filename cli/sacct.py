@@ -30,7 +30,7 @@ from typing import Any
 
 from cli.arrays import JobRef, parse_job_ids
 from cli.client import Client
-from cli.command import arguments, current_user, informational, run_command, user_names
+from cli.command import arguments, current_user, parse_arguments, run_command, user_names
 from cli.formats import (
     BRIEF_FIELDS,
     DEFAULT_FIELDS,
@@ -93,11 +93,7 @@ def run(argv: Sequence[str] | None = None, *, rich: bool = False) -> int:
 
 
 def _sacct(words: list[str], rich: bool) -> int:
-    args = TABLE.parse(words, stop_at_positional=False)
-    text = informational(TABLE, args, USAGE)
-    if text is not None:
-        sys.stdout.write(text)
-        return 0
+    args = parse_arguments(TABLE, words, USAGE)
     if args.positionals:
         raise CommandError("Unknown arguments:", *(f" {word}" for word in args.positionals))
     if args.given("helpformat"):

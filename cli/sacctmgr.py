@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cli.client import Client
-from cli.command import arguments, informational, run_command
+from cli.command import arguments, parse_arguments, run_command
 from cli.options import ArgKind, CommandError, OptionTable, option
 from cli.shareformat import Field, format_rows, parse_fields, text
 
@@ -65,11 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _sacctmgr(words: list[str]) -> int:
-    args = TABLE.parse(words, stop_at_positional=False)
-    info = informational(TABLE, args, USAGE)
-    if info is not None:
-        sys.stdout.write(info)
-        return 0
+    args = parse_arguments(TABLE, words, USAGE)
     rest = [w for w in args.positionals if w.lower() != "where"]
     if len(rest) < 2 or rest[0].lower() not in ("list", "show"):
         raise CommandError(

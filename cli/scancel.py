@@ -23,7 +23,7 @@ from typing import Any
 
 from cli.arrays import parse_job_ids
 from cli.client import ApiError, Client
-from cli.command import arguments, current_user, informational, run_command, user_names
+from cli.command import arguments, current_user, parse_arguments, run_command, user_names
 from cli.options import ArgKind, CommandError, OptionTable, ParsedArgs, option
 from cli.sbatchvalues import signal_number
 from cli.states import long_state
@@ -57,11 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _scancel(words: list[str]) -> int:
-    args = TABLE.parse(words, stop_at_positional=False)
-    text = informational(TABLE, args, USAGE)
-    if text is not None:
-        sys.stdout.write(text)
-        return 0
+    args = parse_arguments(TABLE, words, USAGE)
     body = _body(args)
     with Client() as client:
         partition = args.value("partition")

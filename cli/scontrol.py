@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cli.client import ApiError, Client
-from cli.command import PlainError, arguments, informational, run_command, version_text
+from cli.command import PlainError, arguments, parse_arguments, run_command, version_text
 from cli.formats import format_config, format_job_details, format_json
 from cli.hostnames import compress_hostnames, expand_hostnames
 from cli.options import ArgKind, CommandError, OptionTable, ParsedArgs, option
@@ -62,11 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _scontrol(words: list[str]) -> int:
-    args = TABLE.parse(words, stop_at_positional=False)
-    text = informational(TABLE, args, USAGE)
-    if text is not None:
-        sys.stdout.write(text)
-        return 0
+    args = parse_arguments(TABLE, words, USAGE)
     if not args.positionals:
         raise CommandError("give a command: show, hold, release, requeue, update, ping, version")
     command, rest = args.positionals[0].lower(), list(args.positionals[1:])

@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cli.client import Client
-from cli.command import arguments, informational, run_command
+from cli.command import arguments, parse_arguments, run_command
 from cli.formats import format_json, format_sinfo, parse_percent_format
-from cli.options import ArgKind, CommandError, OptionTable, ParsedArgs, option
+from cli.options import ArgKind, OptionTable, ParsedArgs, option
 from cli.sinfoformat import DEFAULT_FORMAT, node_state
 from cli.timefmt import is_unlimited
 
@@ -76,13 +76,7 @@ def partition_record(partition: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _sinfo(words: list[str], rich: bool) -> int:
-    args = TABLE.parse(words, stop_at_positional=False)
-    text = informational(TABLE, args, USAGE)
-    if text is not None:
-        sys.stdout.write(text)
-        return 0
-    if args.positionals:
-        raise CommandError(f"Unknown arguments: {' '.join(args.positionals)}")
+    args = parse_arguments(TABLE, words, USAGE, positionals=False)
     with Client() as client:
         reply = client.get("/v1/nodes")
     nodes, partitions = _select(args, reply["nodes"], reply["partitions"])

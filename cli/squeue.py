@@ -28,7 +28,14 @@ from typing import Any
 from cli.arrays import parse_job_ids
 from cli.client import Client
 from cli.columns import parse_percent_format
-from cli.command import PlainError, arguments, current_user, informational, run_command, user_names
+from cli.command import (
+    PlainError,
+    arguments,
+    current_user,
+    parse_arguments,
+    run_command,
+    user_names,
+)
 from cli.options import ArgKind, CommandError, OptionTable, ParsedArgs, option
 from cli.squeueformat import (
     DEFAULT_FORMAT,
@@ -85,13 +92,7 @@ def run(argv: Sequence[str] | None = None, *, rich: bool = False) -> int:
 
 
 def _squeue(words: list[str], rich: bool) -> int:
-    args = TABLE.parse(words, stop_at_positional=False)
-    text = informational(TABLE, args, USAGE)
-    if text is not None:
-        sys.stdout.write(text)
-        return 0
-    if args.positionals:
-        raise CommandError(f"Unknown arguments: {' '.join(args.positionals)}")
+    args = parse_arguments(TABLE, words, USAGE, positionals=False)
     fmt, named = _format(args)
     query = _query(args)
     as_json = args.given("json")

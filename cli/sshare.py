@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from cli.client import Client
-from cli.command import arguments, current_user, informational, run_command, user_names
+from cli.command import arguments, current_user, parse_arguments, run_command, user_names
 from cli.formats import format_json
-from cli.options import ArgKind, CommandError, OptionTable, option
+from cli.options import ArgKind, OptionTable, option
 from cli.shareformat import Field, decimal, format_rows, parse_fields, text
 
 _NONE = ArgKind.NONE
@@ -64,13 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _sshare(words: list[str]) -> int:
-    args = TABLE.parse(words, stop_at_positional=False)
-    info = informational(TABLE, args, USAGE)
-    if info is not None:
-        sys.stdout.write(info)
-        return 0
-    if args.positionals:
-        raise CommandError(f"Unknown arguments: {' '.join(args.positionals)}")
+    args = parse_arguments(TABLE, words, USAGE, positionals=False)
     with Client() as client:
         rows: list[dict[str, Any]] = client.get("/v1/shares")["shares"]
     users = {name for value in args.values("users") for name in user_names(value)}
