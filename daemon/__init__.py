@@ -10,9 +10,10 @@ in milliseconds, without aiohttp, SQLAlchemy or docker. Where things are:
 | `daemon.site`, `daemon.settings` | ``berth.toml`` / ``limits.yaml`` -> cluster, policy, settings |
 | `daemon.store` | sqlmodel tables, migrations, the one grouped writer, queries |
 | `daemon.records`, `daemon.mirror` | a job as kept here; the in-memory mirror -> Snapshot |
-| `daemon.controller` | passes, launches, ends, recovery, loops' work |
+| `daemon.controller`, `daemon.housekeeping` | passes, launches, ends, recovery; periodic sweeps |
 | `daemon.operations`, `daemon.steps` | submit, cancel, hold, release, requeue, update; steps |
-| `daemon.submission`, `daemon.ending` | request -> JobRequest; run end -> Slurm's final state |
+| `daemon.submission`, `daemon.intake` | request -> Draft -> job records |
+| `daemon.ending` | a run's end -> Slurm's final state |
 | `daemon.launching`, `daemon.jobenv`, `daemon.filenames` | LaunchSpec, Slurm env, ``%j`` paths |
 | `daemon.executors` | the Executor contract, processes (shepherd), Docker, routing |
 | `daemon.remote`, `daemon.agents`, `daemon.agent` | ``berth node``: heartbeats and orders |

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,20 +26,17 @@ from typing import Any
 from daemon.clock import Clock
 from daemon.ending import outcome
 from daemon.executors.base import EndCause, Executor, Reconciled, RunEnd, RunKey
-from daemon.filenames import default_output, expand_pattern, resolve_output
 from daemon.launching import launch_spec
 from daemon.mirror import Mirror
-from daemon.records import ArraySpec, JobRecord
+from daemon.records import JobRecord
 from daemon.site import Site
 from daemon.store import repository as repo
 from daemon.store.database import Database
 from daemon.store.repository import Event
-from daemon.submission import Draft, array_spec_values
+from daemon.submission import Draft
 from scheduler import (
     Cadence,
-    Dependency,
-    Hold,
-    JobRequest,
+    FinishedJob,
     JobState,
     PassCache,
     Plan,
@@ -87,7 +83,7 @@ class Controller:
         self._last_pass = 0
         self._first_event_since: int | None = None
         self._wake = asyncio.Event()
-        self._launching: set[int] = set()
+        self.launching: set[int] = set()
         self._users: set[str] = set()
         self.local_nodes: set[str] = set()  # nodes whose executor runs on this host
         self.gpu_checks: dict[str, Any] = {}  # node -> daemon.gpus.GpuCheck, for /metrics
@@ -154,8 +150,6 @@ class Controller:
                 self.remember_target(record)
 
     def remember_target(self, record: JobRecord) -> None:
-        from scheduler import FinishedJob
-
         if not record.active:
             self.mirror.finished_targets[record.job_id] = FinishedJob(
                 job_id=record.job_id, state=record.state, exit_code=record.exit_code
@@ -213,77 +207,6 @@ class Controller:
         await self.db.write(write)
 
     # -- submission -------------------------------------------------------------------------
-
-    def build_records(
-        self, draft: Draft, *, user: str, uid: int, gid: int, now: int, first_id: int,
-        dependencies: tuple[Dependency, ...],
-    ) -> list[JobRecord]:  # fmt: skip
-        indices: tuple[int | None, ...] = draft.array_indices or (None,)
-        array = None
-        if draft.array_indices:
-            count, low, high, step = array_spec_values(draft.array_indices)
-            array = ArraySpec(count=count, minimum=low, maximum=high, step=step)
-        output = draft.output or default_output(bool(draft.array_indices))
-        records = []
-        for offset, task in enumerate(indices):
-            request = JobRequest(
-                job_id=first_id + offset,
-                user=user,
-                submit_time=now,
-                time_limit_s=draft.time_limit_s,
-                name=draft.name,
-                account=draft.account,
-                partition=draft.partition,
-                qos=draft.qos,
-                nodes=draft.nodes,
-                tasks=draft.tasks,
-                cpus_per_task=draft.cpus_per_task,
-                mem_mb=draft.mem_mb,
-                gpus_per_node=draft.gpus_per_node,
-                gpu_model=draft.gpu_model,
-                nice=draft.nice,
-                dependencies=dependencies,
-                dependency_any=draft.dependency_any,
-                begin_time=draft.begin_time,
-                hold=draft.hold,
-                array_job_id=first_id if task is not None else None,
-                array_task_id=task,
-                array_throttle=draft.array_throttle,
-                requeue=draft.requeue,
-                features=draft.features,
-            )
-            records.append(
-                JobRecord(
-                    request=request,
-                    uid=uid,
-                    gid=gid,
-                    eligible_time=now if draft.begin_time is None else draft.begin_time,
-                    workdir=draft.workdir,
-                    stdout=self._path(output, request, draft.workdir),
-                    stderr=self._path(draft.error or output, request, draft.workdir),
-                    append=draft.append,
-                    command=draft.command,
-                    comment=draft.comment,
-                    image=draft.image,
-                    argv=draft.argv,
-                    tasks_given=draft.tasks_given,
-                    cpus_per_task_given=draft.cpus_per_task_given,
-                    gpus_per_job=draft.gpus_per_job,
-                    signal=draft.signal,
-                    array=array,
-                    reason="JobHeldUser" if draft.hold is Hold.USER else "None",
-                )
-            )
-        return records
-
-    @staticmethod
-    def _path(pattern: str, request: JobRequest, workdir: str) -> str:
-        """The output pattern with what is known at submit expanded (``%N`` waits for a node)."""
-        expanded = expand_pattern(
-            pattern, job_id=request.job_id, array_job_id=request.array_job_id,
-            array_task_id=request.array_task_id, user=request.user, name=request.name,
-        )  # fmt: skip
-        return resolve_output(expanded, workdir)
 
     async def insert(self, records: list[JobRecord], draft: Draft) -> None:
         """Store a submission, then add it to the mirror. Submissions that arrive while the
@@ -409,11 +332,11 @@ class Controller:
                 continue
             script, environment = inputs[record.job_id]
             spec = launch_spec(record, script, environment, self.site)
-            self._launching.add(record.job_id)
+            self.launching.add(record.job_id)
             try:
                 await self.executor_for(record).launch(spec)
             finally:
-                self._launching.discard(record.job_id)
+                self.launching.discard(record.job_id)
             if record.intent and record.restart_count == key.restart_count:
                 await self.kill(record)  # cancelled while it was being launched
 
@@ -440,7 +363,7 @@ class Controller:
         record.message = result.message or end.message
         record.intent = ""
         if result.requeue:
-            self._requeue(record, now)
+            self.requeue_record(record, now)
         else:
             record.state = result.state
             record.end_time = end_time
@@ -450,44 +373,7 @@ class Controller:
         await self.db.write(lambda c: repo.close_steps(c, record.job_id, final, now))
         self.notify()
 
-    async def warn_steps(self) -> None:
-        """``--signal=SIG@T`` without ``B:``: at T seconds before the time limit the signal goes
-        to the job's steps (``srun``), not the batch shell, as Slurm targets it. (``B:`` is
-        the executor's: its supervisor signals the batch shell even while the daemon is down.)"""
-        from daemon.steps import signal_steps
-
-        now = self.clock.now()
-        for record in list(self.mirror.running.values()):
-            spec = record.signal
-            if spec is None or spec.batch_only or record.signal_sent or record.intent:
-                continue
-            if record.start_time is None:
-                continue
-            if now >= record.start_time + record.request.time_limit_s - spec.before_s:
-                record.signal_sent = True
-                await signal_steps(self, record, spec.signum)
-
-    async def check_gpus(self) -> None:
-        """Read this host's GPUs (NVML) for ``/metrics``; a GPU that NVML reports broken, or an
-        NVML failure, drains the node with the reason, as ``scontrol update state=drain`` would
-        (an administrator resumes it). Never raises: NVML errors become reasons."""
-        from daemon.gpus import check_gpus
-
-        for name in sorted(self.local_nodes):
-            node = self.site.cluster.node(name)
-            check = await asyncio.to_thread(check_gpus, node.gpus)
-            self.gpu_checks[name] = check
-            reason = check.drain_reason
-            if reason and name not in self.mirror.node_admin:
-                log.error("draining node %s: %s", name, reason)
-                now = self.clock.now()
-                await self.db.write(
-                    functools.partial(repo.set_node_state, name=name, state="drain",
-                                      reason=reason, now=now)
-                )  # fmt: skip
-                self.mirror.set_node_admin(name, "drain", reason)
-
-    def _requeue(self, record: JobRecord, now: int) -> None:
+    def requeue_record(self, record: JobRecord, now: int) -> None:
         """Back to PENDING under the same id; eligible after ``requeue_delay`` (Slurm: BeginTime,
         about 120 s), output appended from now on."""
         record.state = JobState.PENDING
@@ -501,43 +387,6 @@ class Controller:
         record.eligible_time = begin
         record.request = replace(record.request, begin_time=begin)
         record.reason = "BeginTime" if self.settings.requeue_delay_s else "None"
-
-    # -- loops ------------------------------------------------------------------------------
-
-    async def enforce_limits(self) -> None:
-        """Backstop for the executors' own time-limit enforcement: a run still alive well past
-        its limit and grace is killed again (its end is then TIMEOUT by the executor's word)."""
-        now = self.clock.now()
-        grace = self.settings.kill_wait_s + 60
-        for record in list(self.mirror.running.values()):
-            if record.start_time is None or record.job_id in self._launching:
-                continue
-            if now > record.start_time + record.request.time_limit_s + grace:
-                await self.kill(record)
-
-    def purge(self) -> None:
-        """Drop finished jobs older than MinJobAge from the mirror (the store keeps them)."""
-        horizon = self.clock.now() - self.settings.min_job_age_s
-        old = [
-            record
-            for record in self.mirror.jobs.values()
-            if not record.active and (record.end_time or 0) < horizon
-        ]
-        if not old:
-            return
-        wanted = {
-            d.job_id for r in self.mirror.pending.values() for d in r.request.dependencies
-        }
-        for record in old:
-            if record.job_id in wanted:
-                self.remember_target(record)
-            self.mirror.forget(record.job_id)
-
-    async def flush_usage(self) -> None:
-        now = self.clock.now()
-        self.mirror.decay_to(now, self.site.policy.half_life_s)
-        rows = [(u, a, v) for (u, a), v in self.mirror.usage.items()]
-        await self.db.write(lambda c: repo.save_usage(c, rows, now))
 
 
 def _key(record: JobRecord) -> RunKey:

@@ -84,7 +84,7 @@ def launch_spec(
         kill_wait_s=site.settings.kill_wait_s,
         image=record.image,
         # The supervisor delivers --signal=B:SIG@T to the batch shell; without B: the signal is
-        # for the job's steps, which the controller knows and signals (Controller.warn_steps).
+        # for the job's steps, which the controller knows (daemon.housekeeping.warn_steps).
         signal_number=signal.signum if signal is not None and signal.batch_only else None,
         signal_before_s=signal.before_s if signal is not None and signal.batch_only else 0,
         signal_batch_only=True,

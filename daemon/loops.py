@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
+from daemon import housekeeping
 from daemon.controller import Controller
 
 log = logging.getLogger("berth.loops")
@@ -41,13 +43,14 @@ class Loops:
         await ctl.recover()
         self._pass_task = asyncio.get_running_loop().create_task(ctl.run_forever())
         scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(), timezone="UTC")
-        self._every(scheduler, 15, "time limits", ctl.enforce_limits)
-        self._every(scheduler, ctl.settings.usage_flush_interval_s, "fair-share decay",
-                    ctl.flush_usage)  # fmt: skip
-        self._every(scheduler, 30, "accounting roll-up", self._purge)
-        self._every(scheduler, 5, "heartbeats", self._heartbeats)
-        self._every(scheduler, 1, "step warnings", ctl.warn_steps)
-        self._every(scheduler, 30, "GPU health", ctl.check_gpus)
+        every = functools.partial(self._every, scheduler)
+        every(15, "time limits", functools.partial(housekeeping.enforce_limits, ctl))
+        every(ctl.settings.usage_flush_interval_s, "fair-share decay",
+              functools.partial(housekeeping.flush_usage, ctl))  # fmt: skip
+        every(30, "accounting roll-up", self._purge)
+        every(5, "heartbeats", self._heartbeats)
+        every(1, "step warnings", functools.partial(housekeeping.warn_steps, ctl))
+        every(30, "GPU health", functools.partial(housekeeping.check_gpus, ctl))
         scheduler.start()
         self._scheduler = scheduler
 
@@ -58,7 +61,7 @@ class Loops:
         await check_heartbeats(ctl, ctl.settings.heartbeat_timeout_s, self._started)
 
     async def _purge(self) -> None:
-        self.controller.purge()
+        housekeeping.purge(self.controller)
 
     @staticmethod
     def _every(
@@ -81,6 +84,6 @@ class Loops:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pass_task
         ctl = self.controller
-        await ctl.flush_usage()
+        await housekeeping.flush_usage(ctl)
         for executor in ctl.all_executors():
             await executor.stop()

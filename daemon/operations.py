@@ -17,6 +17,7 @@ from daemon.controller import Controller
 from daemon.errors import BadRequest, Conflict, Forbidden, NotFound, Unsatisfiable
 from daemon.executors.base import RunKey
 from daemon.executors.images import image_refusal
+from daemon.intake import build_records
 from daemon.records import JobRecord
 from daemon.store import repository as repo
 from daemon.store.repository import Event
@@ -52,7 +53,7 @@ async def submit(ctl: Controller, body: Any, caller: Caller) -> dict[str, Any]:
     dependencies = await _dependencies(ctl, draft)
     count = max(1, len(draft.array_indices))
     first = ctl.next_id
-    records = ctl.build_records(
+    records = build_records(
         draft, user=caller.user, uid=caller.uid, gid=caller.gid, now=now, first_id=first,
         dependencies=dependencies,
     )  # fmt: skip
@@ -298,7 +299,7 @@ async def requeue(ctl: Controller, caller: Caller, text: str) -> list[int]:
             record.intent = "requeue"
             stopping.append(record)
         elif not record.active:
-            ctl._requeue(record, now)
+            ctl.requeue_record(record, now)
             finished.append(record)
     if not stopping and not finished:
         raise Conflict(f"Job {text} is pending: only running or finished jobs can be requeued")

@@ -24,10 +24,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from daemon.auth import Caller
-from daemon.jobenv import array_step
 from daemon.records import SignalSpec
 from daemon.site import Site
-from scheduler import Hold, Partition, parse_memory_mb, parse_slurm_time_s
+from scheduler import (
+    Hold,
+    Partition,
+    parse_memory_mb,
+    parse_slurm_time_s,
+)
 
 _UNLIMITED_S = 365 * 86400  # a job with no limit in a partition with none
 _KEYS = frozenset((
@@ -354,9 +358,3 @@ def _signal(value: Any) -> SignalSpec | None:
     return SignalSpec(
         signum=value["signum"], before_s=seconds, batch_only=bool(value.get("batch_only"))
     )
-
-
-def array_spec_values(indices: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """(count, min, max, step) for ``SLURM_ARRAY_TASK_*`` (the step as `daemon.jobenv` defines
-    it: the common gap of evenly spaced ids, else 1)."""
-    return len(indices), indices[0], indices[-1], array_step(indices)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon import gpus
+from daemon import gpus, housekeeping
 from daemon.clock import ManualClock
 from daemon.controller import Controller
 from daemon.metrics import render
@@ -44,7 +44,7 @@ def test_a_gpu_with_uncorrectable_errors_drains_its_node(
 ) -> None:
     monkeypatch.setattr(gpus, "load_nvml", lambda: FakeNvml([_gpu(ecc=3, util=55)]))
     controller = _controller(tmp_path)
-    asyncio.run(controller.check_gpus())
+    asyncio.run(housekeeping.check_gpus(controller))
     state, reason = controller.mirror.node_admin["a"]
     assert state == "drain"
     assert "uncorrectable ECC" in reason
@@ -59,6 +59,6 @@ def test_no_driver_means_declared_gpus_and_no_drain(
     fake.NVMLError_DriverNotLoaded = NVMLError_DriverNotLoaded  # type: ignore[attr-defined]
     monkeypatch.setattr(gpus, "load_nvml", lambda: fake)
     controller = _controller(tmp_path)
-    asyncio.run(controller.check_gpus())
+    asyncio.run(housekeeping.check_gpus(controller))
     assert controller.mirror.node_admin == {}
     controller.db.close()
