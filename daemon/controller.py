@@ -19,9 +19,11 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+
+from sqlalchemy import Connection
 
 from daemon.clock import Clock
 from daemon.ending import outcome
@@ -194,15 +196,23 @@ class Controller:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def change(self, records: Sequence[JobRecord], events: Sequence[Event]) -> None:
-        """Write the records' new state (already changed in memory) and their events."""
+    async def change(
+        self,
+        records: Sequence[JobRecord],
+        events: Sequence[Event],
+        also: Callable[[Connection], object] | None = None,
+    ) -> None:
+        """Write the records' new state (already changed in memory) and their events, with
+        ``also`` in the same transaction."""
         for record in records:
             record.version += 1
             self.mirror.put(record)
 
-        def write(connection: object) -> None:
-            repo.save_jobs(connection, records)  # type: ignore[arg-type]
-            repo.add_events(connection, events)  # type: ignore[arg-type]
+        def write(connection: Connection) -> None:
+            repo.save_jobs(connection, records)
+            repo.add_events(connection, events)
+            if also is not None:
+                also(connection)
 
         await self.db.write(write)
 
@@ -369,8 +379,10 @@ class Controller:
             record.end_time = end_time
         event = Event(record.job_id, now, record.state.value, end.cause.value, record.message)
         final = "CANCELLED" if result.requeue else record.state.value
-        await self.change([record], [event])
-        await self.db.write(lambda c: repo.close_steps(c, record.job_id, final, now))
+        job_id = record.job_id
+        await self.change(
+            [record], [event], also=lambda c: repo.close_steps(c, job_id, final, now)
+        )
         self.notify()
 
     def requeue_record(self, record: JobRecord, now: int) -> None:
