@@ -117,9 +117,7 @@ class Controller:
     def load(self) -> None:
         """Rebuild the mirror from the store (blocking: before the API serves)."""
         now = self.clock.now()
-        records = self.db.read_now(
-            lambda c: repo.load_active(c, now - self.settings.min_job_age_s)
-        )
+        records = self.db.read_now(lambda c: repo.load_active(c, now - self.settings.min_job_age_s))
         for record in records:
             self.mirror.put(record)
         self.next_id = self.db.read_now(repo.max_job_id) + 1
@@ -272,10 +270,10 @@ class Controller:
         self._first_event_since = None
         self._last_pass = now
         snapshot, versions = self.mirror.snapshot(now, self.site.policy.half_life_s)
+        if self.last_plan.heads:  # Policy.keep_head: what the last pass kept (lost on restart)
+            snapshot = replace(snapshot, heads=self.last_plan.heads)
         began = self.clock.monotonic()
-        plan = await asyncio.to_thread(
-            schedule, snapshot, now, self.site.policy, cache=self._cache
-        )
+        plan = await asyncio.to_thread(schedule, snapshot, now, self.site.policy, cache=self._cache)
         duration = self.clock.monotonic() - began
         self.stats.passes += 1
         self.stats.last_duration_s = duration
@@ -380,9 +378,7 @@ class Controller:
         event = Event(record.job_id, now, record.state.value, end.cause.value, record.message)
         final = "CANCELLED" if result.requeue else record.state.value
         job_id = record.job_id
-        await self.change(
-            [record], [event], also=lambda c: repo.close_steps(c, job_id, final, now)
-        )
+        await self.change([record], [event], also=lambda c: repo.close_steps(c, job_id, final, now))
         self.notify()
 
     def requeue_record(self, record: JobRecord, now: int) -> None:

@@ -42,7 +42,7 @@ from scheduler.model import (
     RunningJob,
 )
 from scheduler.passcache import PassCache
-from scheduler.plan import Pending, PendingReason, Plan, Preempt, Start
+from scheduler.plan import Head, Pending, PendingReason, Plan, Preempt, Start
 from scheduler.policy import (
     BackfillMode,
     BillingWeights,
@@ -79,6 +79,7 @@ __all__ = [
     "FinishedJob",
     "Fragmentation",
     "GpuDevice",
+    "Head",
     "Hold",
     "InvalidRequest",
     "JobCaps",

@@ -222,6 +222,14 @@ class ResourceStage:
             self.first_start = start
         return self._reservation(start, fits)
 
+    def keep_shadow(self, job: JobRequest, shadow: int) -> Reservation:
+        """GREEDY under ``Policy.keep_head``: the kept head's shadow time as first computed,
+        whatever the profile says now (jobs may have ended early or overrun their estimates)."""
+        self.shadows[job.partition] = shadow
+        if shadow < self.first_start:
+            self.first_start = shadow
+        return Reservation(start=shadow, nodes=()) if self.explain else _UNREPORTED
+
     def reserve(self, need: Demand, *, lower: int, bounded: bool = True) -> Reservation | None:
         """Reserve the earliest start at or after ``lower`` (within ``bf_window`` when
         ``bounded``), cutting it out of the profile. None when there is no such start."""

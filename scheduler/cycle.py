@@ -24,11 +24,12 @@ from collections.abc import Iterable, Iterator
 from scheduler.availability import Availability
 from scheduler.backfill import Reservation, ResourceStage
 from scheduler.eligibility import Gate
+from scheduler.heads import behind_the_head, kept_first
 from scheduler.limits import LimitTally
 from scheduler.model import Allocation, JobRequest
 from scheduler.passcache import PassCache
 from scheduler.placement import Demand, Placer
-from scheduler.plan import Pending, PendingReason, Plan, Preempt, Start
+from scheduler.plan import Head, Pending, PendingReason, Plan, Preempt, Start
 from scheduler.policy import BackfillMode, Policy, QueueOrder
 from scheduler.preemption import preempt_for
 from scheduler.priority import job_priorities
@@ -55,7 +56,9 @@ def schedule(
     """
     if not snapshot.pending:
         return _NOTHING  # no job to decide on: a third of a trace replay's passes
-    queue = None if cache is None else cache.queue(snapshot, policy)
+    # Kept heads and a second order behind the head reorder the queue: no fixed queue order.
+    reordered = policy.keep_head or policy.backfill_order is not None
+    queue = None if cache is None or reordered else cache.queue(snapshot, policy)
     max_examined = policy.bf_max_job_test
     # Decisions only, no job-count bound to respect, and a mode where one more blocked job
     # changes nothing: jobs that surely cannot start are skipped before any other check.
@@ -82,12 +85,19 @@ def schedule(
         else:  # a fixed order (shortest first) with priorities that move: report those
             priorities = job_priorities(snapshot, now, policy)
             entries = ((*entry[:4], priorities[entry[2]], entry[5]) for entry in walk)
+    if reordered:
+        heads = snapshot.heads if policy.keep_head else ()
+        entries = behind_the_head(kept_first(entries, heads), stage, policy.backfill_order)
     _decide(state, entries, quick=quick, explain=explain, max_examined=max_examined)
 
     if not explain:
         if cache is not None and queue is not None and quick:
             _keep(cache, queue, state, snapshot, now, policy)
-        return Plan(starts=tuple(state.starts), preemptions=tuple(state.preemptions))
+        return Plan(
+            starts=tuple(state.starts),
+            preemptions=tuple(state.preemptions),
+            heads=tuple(state.heads),
+        )
     if policy.estimate_starts:
         _estimate(stage, state.deferred, state.decided, fcfs=policy.backfill is BackfillMode.FCFS)
     # ``decided`` was filled in priority order, and estimates only replaced values.
@@ -97,7 +107,12 @@ def schedule(
         else _pending(job_id, reason, priority, reservation)
         for job_id, (reason, priority, reservation) in state.decided.items()
     )
-    return Plan(starts=tuple(state.starts), preemptions=tuple(state.preemptions), pending=pending)
+    return Plan(
+        starts=tuple(state.starts),
+        preemptions=tuple(state.preemptions),
+        pending=pending,
+        heads=tuple(state.heads),
+    )
 
 
 def _decide(
@@ -244,6 +259,8 @@ class _Pass:
         "decided",
         "deferred",
         "gate",
+        "heads",
+        "kept",
         "now",
         "placer",
         "policy",
@@ -294,6 +311,9 @@ class _Pass:
         self.preemptions: list[Preempt] = []
         self.decided: dict[int, tuple[PendingReason, int, Reservation | None]] = {}
         self.deferred: list[tuple[JobRequest, Demand]] = []  # blocked, no reservation yet
+        # Policy.keep_head: the heads this pass was handed and the ones it hands on.
+        self.kept = {head.job_id: head for head in snapshot.heads} if policy.keep_head else {}
+        self.heads: list[Head] = []
 
     def consider(self, job: JobRequest, priority: int, need: Demand) -> None:
         """The resource stage for a job that passed eligibility and limits."""
@@ -321,7 +341,15 @@ class _Pass:
                 self.tally.charge(job, allocation.total)
             return
         first = stage.block(job, need)
-        reservation = _reserve_now(stage, job, need, first)
+        kept = self.kept.get(job.job_id) if first else None
+        reservation: Reservation | None
+        if kept is not None and kept.shadow is not None and stage.mode is BackfillMode.GREEDY:
+            reservation = stage.keep_shadow(job, kept.shadow)
+        else:
+            reservation = _reserve_now(stage, job, need, first)
+        if first and self.policy.keep_head:
+            shadow = stage.shadows.get(job.partition)  # GREEDY's, None in other modes
+            self.heads.append(Head(job_id=job.job_id, partition=job.partition, shadow=shadow))
         if reservation is None:
             self.deferred.append((job, need))
         reason = PendingReason.RESOURCES if first else PendingReason.PRIORITY

@@ -96,12 +96,26 @@ class Pending:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Head:
+    """A job kept at the head of its partition's queue under ``Policy.keep_head``: the first job
+    a pass found blocked on resources there, and, under GREEDY backfill, the shadow time computed
+    when it was first blocked (None otherwise). A pass names its heads in `Plan.heads`; the
+    driver hands them to the next pass in `Snapshot.heads`, so the core itself keeps nothing."""
+
+    job_id: int
+    partition: str
+    shadow: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Plan:
-    """The decisions of one pass, in the order they were taken (priority order)."""
+    """The decisions of one pass, in the order they were taken (priority order), and under
+    ``Policy.keep_head`` the heads the next pass must keep (empty otherwise)."""
 
     starts: tuple[Start, ...] = ()
     preemptions: tuple[Preempt, ...] = ()
     pending: tuple[Pending, ...] = ()
+    heads: tuple[Head, ...] = ()
 
     def pending_by_id(self) -> dict[int, Pending]:
         return {entry.job_id: entry for entry in self.pending}

@@ -87,6 +87,13 @@ class Policy:
     billing: BillingWeights = field(default_factory=BillingWeights)
     limits: Limits = field(default_factory=Limits)
     preemption: bool = False
+    # RLScheduler's heuristic loop (VALIDATION.md §B), for studies; Slurm does neither. The
+    # first job blocked on resources keeps its place at the head until it starts, even when a
+    # later job sorts before it (shortest first), and under GREEDY keeps the shadow time computed
+    # when it was first blocked (`Head`).
+    keep_head: bool = False
+    # The order in which jobs behind a blocked head are tried; None: the queue order.
+    backfill_order: QueueOrder | None = None
 
 
 _E = TypeVar("_E", bound=Enum)
@@ -162,9 +169,9 @@ def policy_from_mapping(data: Mapping[str, Any], limits: Limits | None = None) -
             kwargs[key] = _enum_value(table, key, value, BackfillMode)
         elif key == "fairshare":
             kwargs[key] = _enum_value(table, key, value, FairshareAlgorithm)
-        elif key == "queue_order":
+        elif key in ("queue_order", "backfill_order"):
             kwargs[key] = _enum_value(table, key, value, QueueOrder)
-        elif key in ("estimate_starts", "preemption"):
+        elif key in ("estimate_starts", "preemption", "keep_head"):
             if not isinstance(value, bool):
                 raise ConfigError(table, key, f"expected true or false, got {value!r}")
             kwargs[key] = value

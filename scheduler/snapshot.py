@@ -2,7 +2,8 @@
 
 The daemon builds it from its in-memory mirror of the store (``daemon/snapshot.py``), the
 simulator from its event state; `scheduler.schedule` reads it and never changes it. Everything a
-pass depends on is in here or in the `Policy`: the core keeps no state between calls.
+pass depends on is in here or in the `Policy`: the core keeps no state between calls
+(what a policy carries from one pass to the next, such as kept heads, comes back in here).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 
 from scheduler.fairshare import ShareTree, UsageRecord
 from scheduler.model import Cluster, FinishedJob, JobRequest, RunningJob
+from scheduler.plan import Head
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,6 +26,7 @@ class Snapshot:
     does once the other job has been purged.
     ``usage`` must already be decayed to ``now`` (`scheduler.decay_usage`): the core does not
     know when it was last decayed, and both drivers decay before every pass.
+    ``heads`` are the previous pass's `Plan.heads`, read only under ``Policy.keep_head``.
     """
 
     cluster: Cluster
@@ -32,3 +35,4 @@ class Snapshot:
     finished: tuple[FinishedJob, ...] = ()
     shares: ShareTree = field(default_factory=ShareTree)
     usage: tuple[UsageRecord, ...] = ()
+    heads: tuple[Head, ...] = ()

@@ -5,6 +5,9 @@ ends (debounced) and, unless the cadence has none, a periodic pass. At one insta
 come first and the pass they call for runs before that instant's submits are queued; the
 submits then call for a pass of their own (the event order of VALIDATION.md §A). A started job
 ends after its actual run time, or is killed at its time limit when ``kill_at_limit``.
+`EventOrder.SINGLY` replays RLScheduler's loop instead (§B): one event at a time with a pass
+after each, an instant's submits before its ends. Under ``Policy.keep_head`` each pass gets the
+previous one's `Plan.heads`, as the daemon's passes do.
 
 The only difference from the daemon is who moves the clock, as in SimPy's ``Environment``
 versus ``RealtimeEnvironment``.
@@ -12,14 +15,16 @@ versus ``RealtimeEnvironment``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from heapq import heappop, heappush
 from itertools import count
 
 from scheduler import (
     Cadence,
     Cluster,
+    Head,
     JobRequest,
     PassCache,
     Plan,
@@ -35,6 +40,13 @@ from sim.workloads import TraceJob
 
 # Trace replays are event driven: a pass at once after each batch of events, no periodic pass.
 REPLAY = Cadence(debounce_s=0, interval_s=None)
+
+
+class EventOrder(StrEnum):
+    """How a replay (the `REPLAY` cadence) takes the events of one instant."""
+
+    BATCHED = "batched"  # every end, a pass, then every submit, a pass (VALIDATION.md §A)
+    SINGLY = "singly"  # one event, then a pass; submits before ends (RLScheduler, §B)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,7 +71,12 @@ class Simulation:
         kill_at_limit: bool = True,
         keep_plans: bool = False,
         on_pass: Callable[[int, int], None] | None = None,
+        events: EventOrder = EventOrder.BATCHED,
     ) -> None:
+        """:raises ValueError: for `EventOrder.SINGLY` with a cadence other than `REPLAY`'s."""
+        if events is EventOrder.SINGLY and not _replays(cadence):
+            raise ValueError("one event at a time needs the event-driven cadence (REPLAY)")
+        self.events = events
         self.cluster = cluster
         self.policy = policy
         self.cadence = cadence
@@ -85,9 +102,10 @@ class Simulation:
         # Kept between passes: cluster facts, the running jobs' release schedule and the queue
         # in order (same Plans as without it, `scheduler.PassCache`).
         self._cache = PassCache()
+        self._heads: tuple[Head, ...] = ()  # the last Plan's kept heads (Policy.keep_head)
 
     def run(self) -> SimResult:
-        if self.cadence.debounce_s == 0 and self.cadence.interval_s is None:
+        if _replays(self.cadence):
             self._replay()
         else:
             for job in self._jobs:
@@ -106,38 +124,31 @@ class Simulation:
         and only job ends go through a heap. The order is the engine's (`Order`): at one
         instant, the ends and then a pass, again while that pass started jobs that end at once,
         then the submits and a pass, then the ends of the jobs that pass started with no run
-        time, and so on; the passes are those `next_pass_at` gives for a debounce of 0. The
-        pass itself is `_pass` inlined: this loop runs some 365,000 times on HPC2N."""
+        time, and so on; the passes are those `next_pass_at` gives for a debounce of 0 (or,
+        `EventOrder.SINGLY`, one event per pass). The pass itself is `_pass` inlined: this loop
+        runs some 365,000 times on HPC2N."""
         jobs = sorted(self._jobs, key=lambda job: job.submit)  # stable: trace order at ties
         ends, pending, running = self._ends, self._pending, self._running
-        requests, trace, finish = self._requests, self._trace, self._finish
+        trace = self._trace
         cluster, policy, cache, cadence = self.cluster, self.policy, self._cache, self.cadence
         keep_plans, on_pass, kill = self.keep_plans, self.on_pass, self.kill_at_limit
         seq = self._seq
-        count_jobs, i = len(jobs), 0
+        events = self._single_events if self.events is EventOrder.SINGLY else self._batches
         pending_view: tuple[JobRequest, ...] = ()
         running_view: tuple[RunningJob, ...] = ()
-        while True:
-            next_submit = jobs[i].submit if i < count_jobs else None
-            if ends and (next_submit is None or ends[0][0] <= next_submit):
-                now = ends[0][0]
-                while ends and ends[0][0] == now:
-                    finish(now, heappop(ends)[2])
-                running_view = tuple(running.values())
-            elif next_submit is not None:
-                now = next_submit
-                while i < count_jobs and jobs[i].submit == now:
-                    job_id = jobs[i].job_id
-                    pending[job_id] = requests[job_id]
-                    i += 1
+        for now, submitted in events(jobs):
+            if submitted:
                 pending_view = tuple(pending.values())
             else:
-                return
+                running_view = tuple(running.values())
             assert next_pass_at(self._last_pass, now, cadence) == now, "passes come at once"
             self.engine.now = self._last_pass = now
             self._passes += 1
-            snapshot = Snapshot(cluster=cluster, running=running_view, pending=pending_view)
+            snapshot = Snapshot(
+                cluster=cluster, running=running_view, pending=pending_view, heads=self._heads
+            )
             plan = schedule(snapshot, now, policy, cache=cache, explain=keep_plans)
+            self._heads = plan.heads
             if keep_plans:
                 self._plans.append((now, plan))
             if plan.starts:
@@ -155,6 +166,44 @@ class Simulation:
                 running_view = tuple(running.values())
             if on_pass is not None:
                 on_pass(now, len(pending))
+
+    def _batches(self, jobs: Sequence[TraceJob]) -> Iterator[tuple[int, bool]]:
+        """Applies the next instant's ends, or else its submits, and yields (that instant,
+        whether they were submits), until no event is left (§A's order)."""
+        ends, pending, requests, finish = self._ends, self._pending, self._requests, self._finish
+        count_jobs, i = len(jobs), 0
+        while True:
+            next_submit = jobs[i].submit if i < count_jobs else None
+            if ends and (next_submit is None or ends[0][0] <= next_submit):
+                now = ends[0][0]
+                while ends and ends[0][0] == now:
+                    finish(now, heappop(ends)[2])
+                yield now, False
+            elif next_submit is not None:
+                now = next_submit
+                while i < count_jobs and jobs[i].submit == now:
+                    job_id = jobs[i].job_id
+                    pending[job_id] = requests[job_id]
+                    i += 1
+                yield now, True
+            else:
+                return
+
+    def _single_events(self, jobs: Sequence[TraceJob]) -> Iterator[tuple[int, bool]]:
+        """Applies one event, a submit at or before the next end or else that end, and yields
+        (its time, whether it was a submit), until none is left (RLScheduler's loop, §B)."""
+        ends, pending, requests, finish = self._ends, self._pending, self._requests, self._finish
+        for job in jobs:
+            while ends and ends[0][0] < job.submit:
+                now = ends[0][0]
+                finish(now, heappop(ends)[2])
+                yield now, False
+            pending[job.job_id] = requests[job.job_id]
+            yield job.submit, True
+        while ends:
+            now = ends[0][0]
+            finish(now, heappop(ends)[2])
+            yield now, False
 
     def _submit(self, now: int, job_id: object) -> None:
         assert isinstance(job_id, int)
@@ -207,9 +256,13 @@ class Simulation:
         if self._running_view is None:
             self._running_view = tuple(self._running.values())
         snapshot = Snapshot(
-            cluster=self.cluster, running=self._running_view, pending=self._pending_view
+            cluster=self.cluster,
+            running=self._running_view,
+            pending=self._pending_view,
+            heads=self._heads,
         )
         plan = schedule(snapshot, now, self.policy, cache=self._cache, explain=self.keep_plans)
+        self._heads = plan.heads
         if self.keep_plans:
             self._plans.append((now, plan))
         if plan.starts:
@@ -232,3 +285,8 @@ class Simulation:
             if self.kill_at_limit:
                 run_time = min(run_time, request.time_limit_s)
             self.engine.at(now + run_time, Order.END, self._end, start.job_id)
+
+
+def _replays(cadence: Cadence) -> bool:
+    """An event-driven cadence: a pass at once after events, none periodic."""
+    return cadence.debounce_s == 0 and cadence.interval_s is None

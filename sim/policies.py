@@ -2,10 +2,10 @@
 
 A trace replay ranks jobs FIFO: every priority weight is 0, so the queue order is (submit time,
 job id), the order ``shared/traces/VALIDATION.md`` defines. A named policy sets two things on a
-base policy, the backfill mode and the queue order; the base is `TRACE_BASE` unless a site's
-``[policy]`` table is given (then its weights, fair share and limits stay). ``estimate_starts``
-is off in `TRACE_BASE`: estimated starts are reported to users and never change a decision, so a
-replay skips them.
+base policy, the backfill mode and the queue order (the ``rl-`` names two more, below); the
+base is `TRACE_BASE` unless a site's ``[policy]`` table is given (then its weights, fair share
+and limits stay). ``estimate_starts`` is off in `TRACE_BASE`: estimated starts are reported to
+users and never change a decision, so a replay skips them.
 
 ======================  ==============  ================  ======================================
 name                    backfill        queue order       what it is
@@ -17,8 +17,18 @@ name                    backfill        queue order       what it is
 ``sjf``                 FCFS            shortest first    SJF by estimate, no backfilling
 ``sjf-easy``            EASY            shortest first    SJF order with EASY backfilling
 ``sjf-greedy``          GREEDY          shortest first    SJF with RLScheduler's greedy backfill
+``rl-fcfs``             FCFS            priority (FIFO)   RLScheduler's loop (below): FCFS
+``rl-sjf``              FCFS            shortest first    RLScheduler's loop: SJF
+``rl-fcfs-greedy``      GREEDY          priority (FIFO)   RLScheduler's loop: FCFS, greedy backfill
+``rl-sjf-greedy``       GREEDY          shortest first    RLScheduler's loop: SJF, greedy backfill
 ``site``                (as the base)   (as the base)     the site's ``[policy]`` table unchanged
 ======================  ==============  ================  ======================================
+
+The ``rl-`` names add the state of the authors' sequential loop (VALIDATION.md §B,
+``sim/README.md``): ``keep_head`` (the first blocked job keeps its place, and its greedy shadow
+time, until it starts) and ``backfill_order = "priority"`` (the jobs behind it in FCFS order).
+Replayed with ``--events singly`` (one event at a time, submits first) they give the published
+cells of RLScheduler's table; the other names decide afresh every pass, as Slurm does.
 
 A parameter set is a name, a colon and comma-separated overrides of `scheduler.Policy` fields:
 ``easy:bf_window_s=3600``, ``conservative:bf_window_s=86400,bf_max_job_test=500``,
@@ -48,14 +58,19 @@ TRACE_BASE = Policy(weights=FIFO_WEIGHTS, estimate_starts=False)
 SITE = "site"
 
 _FIFO, _SJF = QueueOrder.PRIORITY, QueueOrder.SHORTEST_FIRST
-NAMED: Mapping[str, tuple[BackfillMode, QueueOrder]] = {
-    "fcfs": (BackfillMode.FCFS, _FIFO),
-    "easy": (BackfillMode.EASY, _FIFO),
-    "conservative": (BackfillMode.CONSERVATIVE, _FIFO),
-    "fcfs-greedy": (BackfillMode.GREEDY, _FIFO),
-    "sjf": (BackfillMode.FCFS, _SJF),
-    "sjf-easy": (BackfillMode.EASY, _SJF),
-    "sjf-greedy": (BackfillMode.GREEDY, _SJF),
+# name -> (backfill mode, queue order, the authors' loop: kept heads and FCFS behind the head)
+NAMED: Mapping[str, tuple[BackfillMode, QueueOrder, bool]] = {
+    "fcfs": (BackfillMode.FCFS, _FIFO, False),
+    "easy": (BackfillMode.EASY, _FIFO, False),
+    "conservative": (BackfillMode.CONSERVATIVE, _FIFO, False),
+    "fcfs-greedy": (BackfillMode.GREEDY, _FIFO, False),
+    "sjf": (BackfillMode.FCFS, _SJF, False),
+    "sjf-easy": (BackfillMode.EASY, _SJF, False),
+    "sjf-greedy": (BackfillMode.GREEDY, _SJF, False),
+    "rl-fcfs": (BackfillMode.FCFS, _FIFO, True),
+    "rl-sjf": (BackfillMode.FCFS, _SJF, True),
+    "rl-fcfs-greedy": (BackfillMode.GREEDY, _FIFO, True),
+    "rl-sjf-greedy": (BackfillMode.GREEDY, _SJF, True),
 }
 POLICY_NAMES: tuple[str, ...] = (*NAMED, SITE)
 _TABLES = ("weights", "billing")  # nested tables of [policy], reachable as weights.age=...
@@ -73,12 +88,15 @@ def policy_named(name: str, base: Policy = TRACE_BASE) -> Policy:
     if name == SITE:
         return base
     try:
-        backfill, order = NAMED[name]
+        backfill, order, authors_loop = NAMED[name]
     except KeyError:
         raise PolicyError(
             f"unknown policy {name!r}; the policies are {', '.join(POLICY_NAMES)}"
         ) from None
-    return replace(base, backfill=backfill, queue_order=order)
+    policy = replace(base, backfill=backfill, queue_order=order)
+    if authors_loop:
+        policy = replace(policy, keep_head=True, backfill_order=_FIFO)
+    return policy
 
 
 def parse_policy(text: str, base: Policy = TRACE_BASE) -> Policy:

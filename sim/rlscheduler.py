@@ -28,13 +28,11 @@ GPUs, so only the number of free nodes can matter: every decision is that of the
 Variants (`VARIANTS`): "FCFS" and "SJF" without backfilling (`BackfillMode.FCFS`), and with the
 authors' greedy backfilling (`BackfillMode.GREEDY`); FCFS is the priority order with every
 weight 0, i.e. (submit, job id); SJF is `QueueOrder.SHORTEST_FIRST`, (estimate, submit, job id).
-
-What Berth reproduces (``sim/README.md``, "The RLScheduler table"): every FCFS cell, bounded
-slowdown and utilization, and the utilization with greedy backfilling. The other cells differ
-because the authors' loop keeps state that Berth's passes do not, each rule measured on a
-patched copy of Berth: it keeps the first blocked job at the head until it starts (SJF), keeps
-that job's shadow time until then (HPC2N with backfilling), tries backfill candidates in FCFS
-order under SJF, and takes one event at a time, submits before job ends at one instant.
+Each keeps the authors' loop: ``keep_head`` (the first blocked job stays at the head until it
+starts, with the shadow time computed when it first blocked), ``backfill_order`` FCFS (the jobs
+behind the head are tried in submit order, even under SJF), and `run_window` replays one event
+at a time, an instant's submits before its ends (`EventOrder.SINGLY`). With these every cell of
+the table is reproduced (``sim/README.md``, "The RLScheduler table").
 """
 
 from __future__ import annotations
@@ -52,7 +50,7 @@ from scheduler import (
     PriorityWeights,
     QueueOrder,
 )
-from sim.driver import Simulation
+from sim.driver import EventOrder, Simulation
 from sim.mapping import PARTITION, node_cluster, processor_pool, trace_request
 from sim.metrics import JobRecord, bounded_slowdown
 from sim.workloads import RLSCHEDULER, SwfTrace, TraceJob, read_swf, window
@@ -65,7 +63,14 @@ _FIFO = PriorityWeights(age=0, fairshare=0, job_size=0, partition=0, qos=0, asso
 
 
 def _variant(backfill: BackfillMode, order: QueueOrder) -> Policy:
-    return Policy(backfill=backfill, queue_order=order, weights=_FIFO, estimate_starts=False)
+    return Policy(
+        backfill=backfill,
+        queue_order=order,
+        weights=_FIFO,
+        estimate_starts=False,
+        keep_head=True,
+        backfill_order=QueueOrder.PRIORITY,
+    )
 
 
 VARIANTS: Mapping[str, Policy] = {
@@ -154,7 +159,9 @@ def run_window(
     """Replay one window from an empty machine: (mean bounded slowdown, utilization)."""
     jobs = window_jobs(trace, start)
     nodes, to_request = pooled_cluster(trace) if pooled else cluster(trace)
-    result = Simulation(nodes, jobs, policy, to_request, kill_at_limit=False).run()
+    result = Simulation(
+        nodes, jobs, policy, to_request, kill_at_limit=False, events=EventOrder.SINGLY
+    ).run()
     return window_metrics(jobs, result.records, machine(trace).processors)
 
 

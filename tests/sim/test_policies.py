@@ -38,6 +38,15 @@ def test_named_policy_table(name: str, backfill: BackfillMode, order: QueueOrder
     assert policy.estimate_starts is False
 
 
+@pytest.mark.parametrize("name", ["rl-fcfs", "rl-sjf", "rl-fcfs-greedy", "rl-sjf-greedy"])
+def test_rl_names_are_the_authors_loop(name: str) -> None:
+    policy = policy_named(name)
+    plain = policy_named(name.removeprefix("rl-"))
+    assert (policy.backfill, policy.queue_order) == (plain.backfill, plain.queue_order)
+    assert (policy.keep_head, plain.keep_head) == (True, False)
+    assert (policy.backfill_order, plain.backfill_order) == (Q.PRIORITY, None)
+
+
 def test_names_cover_the_table_and_design_names() -> None:
     assert set(POLICY_NAMES) == {*NAMED, "site"}
     assert {"fcfs", "easy", "conservative"} <= set(POLICY_NAMES)  # DESIGN §8
