@@ -22,43 +22,80 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-TRACES = Path(__file__).resolve().parents[2] / "shared" / "traces"
+ROOT = Path(__file__).resolve().parents[1]
+TRACES = ROOT.parent / "shared" / "traces"
 DEFAULT_TRACES = ("HPC2N-2002-2.2-cln.swf.gz",)
 
 _CHILD = """
 import json, resource, sys, time
 began = time.perf_counter()
+import scheduler.cycle
 from sim.runner import RunSpec, run_spec
 result = run_spec(RunSpec(trace=sys.argv[1], policy=sys.argv[2]))
 wall = time.perf_counter() - began
 peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"jobs": result.summary.jobs, "wall_s": wall, "peak_mib": peak_kib / 1024}))
+compiled = not scheduler.cycle.__file__.endswith(".py")
+print(json.dumps({"jobs": result.summary.jobs, "wall_s": wall, "peak_mib": peak_kib / 1024,
+                  "compiled": compiled}))
 """
+
+
+def build_compiled(target: Path) -> Path:
+    """The project installed into ``target`` with setup.py's mypyc-compiled modules."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--upgrade", "--target", str(target), str(ROOT)],
+        env={**os.environ, "BERTH_COMPILE": "1"},
+        check=True,
+    )  # fmt: skip
+    return target
+
+
+def run(trace: Path, policy: str, path: Path) -> dict[str, float]:
+    """One replay in a fresh process importing the packages from ``path`` (cwd there too, so
+    nothing else is found first)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(trace), policy],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=path,
+        env={**os.environ, "PYTHONPATH": str(path)},
+    )
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trace", action="append", help="trace file name in shared/traces")
     parser.add_argument("--policy", action="append", help="named policy (default: fcfs, easy)")
+    parser.add_argument(
+        "--compiled", action="store_true",
+        help="also run the mypyc-compiled build (setup.py; needs mypy and a C compiler)",
+    )  # fmt: skip
     args = parser.parse_args()
+    builds = [("interpreted", ROOT)]
+    if args.compiled:
+        builds.append(("compiled", build_compiled(ROOT / "build" / "compiled")))
     for name in args.trace or DEFAULT_TRACES:
         for policy in args.policy or ("fcfs", "easy"):
-            done = subprocess.run(
-                [sys.executable, "-c", _CHILD, str(TRACES / name), policy],
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            figures = json.loads(done.stdout.strip().splitlines()[-1])
-            rate = figures["jobs"] / figures["wall_s"]
-            print(
-                f"{name:<30} {policy:<13} {figures['jobs']:>8,} jobs  {figures['wall_s']:7.1f} s  "
-                f"{rate:8,.0f} jobs/s  peak {figures['peak_mib']:7.1f} MiB"
-            )
+            for build, path in builds:
+                figures = run(TRACES / name, policy, path)
+                if figures["compiled"] != (build == "compiled"):
+                    raise SystemExit(f"the {build} run imported the wrong build from {path}")
+                rate = figures["jobs"] / figures["wall_s"]
+                print(
+                    f"{name:<30} {policy:<6} {build:<11} {figures['jobs']:>8,.0f} jobs  "
+                    f"{figures['wall_s']:7.1f} s  {rate:8,.0f} jobs/s  "
+                    f"peak {figures['peak_mib']:7.1f} MiB",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

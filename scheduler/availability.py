@@ -139,12 +139,8 @@ class Availability:
         lays out when first needed (`scheduler.runningprofile`). ``free[i]`` is None where
         free resources may shrink with time: the timeline is then built for any question.
         ``searches``: the searches on the same running jobs that earlier passes kept."""
-        self = cls.__new__(cls)
-        self.now = now
-        self.changes = 0
-        self.index = index
+        self = cls((), (), now, index, ())  # an empty profile, filled in below
         self._free = free
-        self._deferred = {}
         self._build = build
         self.searches = searches
         count = len(free)
