@@ -66,7 +66,8 @@ def _parser(*, compare: bool) -> argparse.ArgumentParser:
         parser.add_argument(
             "--policy", default="easy", metavar="NAME[:KEY=VALUE,...]",
             help="fcfs, easy (default), conservative, fcfs-greedy, sjf, sjf-easy, sjf-greedy, "
-            "or site (the cluster file's [policy]); KEY=VALUE overrides Policy fields",
+            "rl-fcfs, rl-sjf, rl-fcfs-greedy, rl-sjf-greedy, or site (the cluster file's "
+            "[policy]); KEY=VALUE overrides Policy fields",
         )  # fmt: skip
         parser.add_argument("--csv", metavar="FILE", help="write one line per job here")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -87,6 +88,11 @@ def _parser(*, compare: bool) -> argparse.ArgumentParser:
     jobs.add_argument(
         "--rules", choices=("pwa", "rlscheduler"), default="pwa",
         help="SWF cleaning: VALIDATION.md section A (pwa, default) or B (rlscheduler)",
+    )  # fmt: skip
+    jobs.add_argument(
+        "--events", choices=("batched", "singly"), default="batched",
+        help="at one instant: every end, a pass, every submit, a pass (batched, default, "
+        "section A), or one event per pass, submits first (singly, RLScheduler, section B)",
     )  # fmt: skip
     jobs.add_argument(
         "--kill-at-limit", action="store_true",
@@ -131,6 +137,7 @@ def _spec(args: argparse.Namespace, trace: str, policy: str) -> RunSpec:
         window=tuple(args.window) if args.window else None,
         rules=args.rules,
         kill_at_limit=args.kill_at_limit,
+        events=args.events,
     )
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from scheduler import BackfillMode, ConfigError
 from sim.policies import PolicyError, policy_named
+from sim.rlscheduler import VARIANTS, run_window
 from sim.runner import (
     DROP_NEVER_FITS,
     RunSpec,
@@ -20,7 +22,8 @@ from sim.runner import (
     resolve_policy,
     run_spec,
 )
-from sim.workloads import TraceFormatError
+from sim.workloads import RLSCHEDULER, TraceFormatError, read_swf
+from tests.sim import shared_trace
 
 
 def swf_line(job: int, submit: int, run: int, procs: int, estimate: int, user: int = 1) -> str:
@@ -223,6 +226,7 @@ def test_a_policy_value_is_used_as_given(tiny: str) -> None:
         ({"first": 1, "window": (0, 1)}, SpecError, "--first or --window"),
         ({"window": (-1, 1)}, SpecError, "must not be negative"),
         ({"cluster": "missing.toml"}, SpecError, "cluster file not found"),
+        ({"events": "shuffled"}, SpecError, "unknown event order 'shuffled'; choose from"),
     ],
 )
 def test_check_rejects_bad_specs(
@@ -262,3 +266,16 @@ def test_cluster_file_errors(tiny: str, tmp_path: Path) -> None:
     not_table.write_text('policy = 3\n[[nodes]]\nname = "a"\ncpus = 4\nmem = 1024\n')
     with pytest.raises(SpecError, match=r"\[policy\] must be a table"):
         check(RunSpec(trace=tiny, cluster=str(not_table)))
+
+
+def test_rl_policies_with_single_events_replay_rlschedulers_window() -> None:
+    """``berth sim --policy rl-fcfs-greedy --events singly`` on §B's machine and window is
+    `sim.rlscheduler.run_window`; batched events decide differently on this window."""
+    trace = str(shared_trace("lublin_256.swf.gz"))
+    machine = {"nodes": 256, "cores": 1, "whole_nodes": True, "rules": "rlscheduler"}
+    spec = RunSpec(trace=trace, policy="rl-fcfs-greedy", window=(1981, 1024), **machine)  # type: ignore[arg-type]
+    singly = run_spec(replace(spec, events="singly")).summary.mean_bounded_slowdown
+    batched = run_spec(spec).summary.mean_bounded_slowdown
+    expected, _ = run_window(read_swf(trace, rules=RLSCHEDULER), 1981, VARIANTS["FCFS+greedy"])
+    assert singly == expected
+    assert batched != expected
