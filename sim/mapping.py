@@ -14,19 +14,22 @@ from collections.abc import Callable
 from typing import Any
 
 from scheduler import Cluster, JobRequest, Node, Partition
-from sim.workloads import TraceJob
+from sim.workloads import TraceJob, bulk_constructor
 
 PARTITION = "sim"
+# JobRequest(...) for one request per trace job in a quarter of the time (`bulk_constructor`).
+_new_request = bulk_constructor(JobRequest)
 
 
 def trace_request(job: TraceJob, partition: str, **shape: Any) -> JobRequest:
     """What every trace job asks, whatever the machine: its id, user and submit time, and its
     estimate (at least one second) as the time limit; ``shape`` adds nodes, CPUs, GPUs, ..."""
-    return JobRequest(
+    estimate = job.estimate
+    return _new_request(
         job_id=job.job_id,
         user=job.user,
         submit_time=job.submit,
-        time_limit_s=max(1, job.estimate),
+        time_limit_s=estimate if estimate > 1 else 1,
         partition=partition,
         **shape,
     )

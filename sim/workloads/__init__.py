@@ -1,7 +1,8 @@
 """Workloads for the simulator: trace readers, a seeded generator and slicing, all as `TraceJob`.
 
 - `swf`: Standard Workload Format traces (Parallel Workloads Archive), with the cleaning presets
-  `PWA_POOL` and `RLSCHEDULER` of ``shared/traces/VALIDATION.md``; defines `TraceJob`.
+  `PWA_POOL` and `RLSCHEDULER` of ``shared/traces/VALIDATION.md``; defines `TraceJob`, and
+  `bulk_constructor` for readers and mappings that build one frozen record per job.
 - `alibaba`: the Alibaba GPU trace v2023 (tasks with GPUs and memory; the node list).
 - `synthetic`: `generate(n, seed, spec)`, deterministic for a seed.
 - `transform`: first N jobs, index and time windows, rebasing, load scaling.
@@ -36,6 +37,7 @@ from sim.workloads.swf import (
     SwfTrace,
     TraceFormatError,
     TraceJob,
+    bulk_constructor,
     load_lines,
     read_swf,
 )
@@ -67,6 +69,7 @@ __all__ = [
     "TraceJob",
     "TraceNode",
     "alibaba_jobs",
+    "bulk_constructor",
     "first",
     "generate",
     "load_lines",
