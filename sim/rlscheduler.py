@@ -43,41 +43,26 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from scheduler import (
-    BackfillMode,
     Cluster,
     JobRequest,
     Policy,
-    PriorityWeights,
-    QueueOrder,
 )
 from sim.driver import EventOrder, Simulation
 from sim.mapping import PARTITION, node_cluster, processor_pool, trace_request
 from sim.metrics import JobRecord, bounded_slowdown
+from sim.policies import policy_named
 from sim.workloads import RLSCHEDULER, SwfTrace, TraceJob, read_swf, window
 
 WINDOW_STARTS = (1981, 2756, 4299, 8850, 3316, 2714, 5228, 7762, 4022, 7085)
 WINDOW_SIZE = 1024
 ELIGIBLE = 10_000
 
-_FIFO = PriorityWeights(age=0, fairshare=0, job_size=0, partition=0, qos=0, assoc=0)
-
-
-def _variant(backfill: BackfillMode, order: QueueOrder) -> Policy:
-    return Policy(
-        backfill=backfill,
-        queue_order=order,
-        weights=_FIFO,
-        estimate_starts=False,
-        keep_head=True,
-        backfill_order=QueueOrder.PRIORITY,
-    )
-
-
+# The authors' loop as the named policies of `sim.policies` (kept heads, FCFS behind the head).
 VARIANTS: Mapping[str, Policy] = {
-    "FCFS": _variant(BackfillMode.FCFS, QueueOrder.PRIORITY),
-    "SJF": _variant(BackfillMode.FCFS, QueueOrder.SHORTEST_FIRST),
-    "FCFS+greedy": _variant(BackfillMode.GREEDY, QueueOrder.PRIORITY),
-    "SJF+greedy": _variant(BackfillMode.GREEDY, QueueOrder.SHORTEST_FIRST),
+    "FCFS": policy_named("rl-fcfs"),
+    "SJF": policy_named("rl-sjf"),
+    "FCFS+greedy": policy_named("rl-fcfs-greedy"),
+    "SJF+greedy": policy_named("rl-sjf-greedy"),
 }
 
 Mapper = Callable[[TraceJob], JobRequest]
